@@ -1,0 +1,83 @@
+"""Sync runs, webhook deliveries and the merchant's per-property settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lumo.extensions import Model
+from lumo.models.base import BigId, UTCDateTime, utcnow
+
+
+class PropertySetting(Model):
+    """Whether one property of one category syncs; absent rows mean the plugin's default."""
+
+    __tablename__ = "property_settings"
+    __table_args__ = (
+        Index("ux_property_settings", "workspace_id", "category", "property_key", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(64))
+    property_key: Mapped[str] = mapped_column(String(128))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SyncRun(Model):
+    """One sync: `kind` is initial, manual, automatic (webhooks) or reconcile.
+
+    `status` is running, complete or failed; `progress` maps category → rows done while it runs
+    and `counts` the final figures.
+    """
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_ws_started", "workspace_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    error: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class WebhookDelivery(Model):
+    """A webhook as received: the raw body is kept so a failed apply can be re-run or inspected.
+
+    `status` is received, applied, ignored (unknown topic, duplicate or stale) or failed
+    (with `error`).
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ux_deliveries_source_event", "source", "event_id", unique=True),
+        Index("ix_deliveries_ws_received", "workspace_id", "received_at"),
+        Index("ix_deliveries_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    topic: Mapped[str] = mapped_column(String(128))
+    event_id: Mapped[str] = mapped_column(String(128))
+    webhook_id: Mapped[str | None] = mapped_column(String(128))
+    shop_domain: Mapped[str | None] = mapped_column(String(255))
+    triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sync_run_id: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,19 @@
+"""Lumo's HTTP surface: pages, JSON endpoints under /api/, webhooks and the health check."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    from lumo.extensions import login_manager
+    from lumo.web.auth import bp as auth_bp
+    from lumo.web.auth import load_account
+    from lumo.web.health import bp as health_bp
+    from lumo.web.pages import bp as pages_bp
+
+    login_manager.user_loader(load_account)
+    login_manager.login_view = "auth.sign_in"
+    app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(pages_bp)

@@ -1,0 +1,1 @@
+"""The abandoned checkouts category."""

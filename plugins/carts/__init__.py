@@ -1,0 +1,1 @@
+"""The carts category (Shopify sends carts by webhook only; there is no API to list them)."""

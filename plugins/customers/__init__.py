@@ -1,0 +1,1 @@
+"""The customers category: Shopify customers and their Shopify customer tags."""

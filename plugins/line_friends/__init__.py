@@ -1,0 +1,1 @@
+"""LINE friends as seen by Segments: follow status, friend-added date, Lumo friend tags, links."""

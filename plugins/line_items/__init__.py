@@ -1,0 +1,1 @@
+"""The order line items category: what each order contained."""
