@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from decimal import Decimal
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
