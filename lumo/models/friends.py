@@ -34,6 +34,8 @@ class LineFriend(Model):
     follow_status: Mapped[str] = mapped_column(String(16), default="following")
     friend_added_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When LINE says the latest follow/unfollow happened: an older event never overrides it.
+    follow_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

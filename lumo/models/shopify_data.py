@@ -42,6 +42,8 @@ class Customer(Model):
     shopify_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shopify_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The manual re-sync that last saw this row; rows a re-sync did not see are deleted.
+    last_sync_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class CustomerTag(Model):
@@ -50,7 +52,7 @@ class CustomerTag(Model):
     __tablename__ = "shopify_customer_tags"
     __table_args__ = (
         Index("ux_customer_tags", "workspace_id", "customer_shopify_id", "tag_key", unique=True),
-        Index("ix_customer_tags_key", "workspace_id", "tag_key"),
+        Index("ix_customer_tags_key", "workspace_id", "tag_key", "customer_shopify_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -65,6 +67,7 @@ class Order(Model):
     __table_args__ = (
         Index("ux_orders_ws_shopify", "workspace_id", "shopify_id", unique=True),
         Index("ix_orders_ws_customer_at", "workspace_id", "customer_shopify_id", "ordered_at"),
+        Index("ix_orders_ws_ordered_at", "workspace_id", "ordered_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -80,6 +83,8 @@ class Order(Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shopify_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The manual re-sync that last saw this row; rows a re-sync did not see are deleted.
+    last_sync_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class OrderLineItem(Model):
@@ -103,6 +108,8 @@ class OrderLineItem(Model):
     price: Mapped[Decimal | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The manual re-sync that last saw this row; rows a re-sync did not see are deleted.
+    last_sync_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class AbandonedCheckout(Model):
@@ -128,6 +135,8 @@ class AbandonedCheckout(Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shopify_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The manual re-sync that last saw this row; rows a re-sync did not see are deleted.
+    last_sync_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Cart(Model):
@@ -173,3 +182,5 @@ class Product(Model):
     shopify_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shopify_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The manual re-sync that last saw this row; rows a re-sync did not see are deleted.
+    last_sync_run_id: Mapped[int | None] = mapped_column(Integer)

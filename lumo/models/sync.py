@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lumo.extensions import Model
@@ -36,7 +46,17 @@ class SyncRun(Model):
     """
 
     __tablename__ = "sync_runs"
-    __table_args__ = (Index("ix_sync_runs_ws_started", "workspace_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_sync_runs_ws_started", "workspace_id", "started_at"),
+        # At most one running bulk or reconcile sync per workspace: the DB-level sync lock.
+        Index(
+            "ux_sync_runs_one_running",
+            "workspace_id",
+            unique=True,
+            sqlite_where=text("status = 'running' AND kind != 'automatic'"),
+            postgresql_where=text("status = 'running' AND kind != 'automatic'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -48,6 +68,8 @@ class SyncRun(Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     job_id: Mapped[str | None] = mapped_column(String(64))
+    #: Last sign of life of a running sync; a run silent for long is taken as dead.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class WebhookDelivery(Model):

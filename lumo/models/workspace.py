@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lumo.crypto import EncryptedText
@@ -67,6 +67,8 @@ class ShopifyConnection(Model):
     shop_timezone: Mapped[str | None] = mapped_column(String(64))
     shop_currency: Mapped[str | None] = mapped_column(String(3))
     webhooks_registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The webhook topics Shopify accepted at the last registration.
+    webhook_topics: Mapped[list[str] | None] = mapped_column(JSON)
     installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

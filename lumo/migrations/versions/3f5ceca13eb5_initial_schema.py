@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 421f06b09522
+Revision ID: 3f5ceca13eb5
 Revises: 
-Create Date: 2026-12-04 15:35:18.010366
+Create Date: 2026-12-04 15:55:58.751227
 
 """
 from alembic import op
@@ -13,7 +13,7 @@ import lumo.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '421f06b09522'
+revision = '3f5ceca13eb5'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -80,6 +80,7 @@ def upgrade():
     sa.Column('follow_status', sa.String(length=16), nullable=False),
     sa.Column('friend_added_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('blocked_at', lumo.models.base.UTCDateTime(), nullable=True),
+    sa.Column('follow_status_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('updated_at', lumo.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_line_friends_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_line_friends'))
@@ -157,6 +158,7 @@ def upgrade():
     sa.Column('completed_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('shopify_updated_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=True),
+    sa.Column('last_sync_run_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_shopify_abandoned_checkouts_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shopify_abandoned_checkouts'))
     )
@@ -196,6 +198,7 @@ def upgrade():
     sa.Column('shop_timezone', sa.String(length=64), nullable=True),
     sa.Column('shop_currency', sa.String(length=3), nullable=True),
     sa.Column('webhooks_registered_at', lumo.models.base.UTCDateTime(), nullable=True),
+    sa.Column('webhook_topics', sa.JSON(), nullable=True),
     sa.Column('installed_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('updated_at', lumo.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_shopify_connections_workspace_id_workspaces'), ondelete='CASCADE'),
@@ -215,7 +218,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shopify_customer_tags'))
     )
     with op.batch_alter_table('shopify_customer_tags', schema=None) as batch_op:
-        batch_op.create_index('ix_customer_tags_key', ['workspace_id', 'tag_key'], unique=False)
+        batch_op.create_index('ix_customer_tags_key', ['workspace_id', 'tag_key', 'customer_shopify_id'], unique=False)
         batch_op.create_index('ux_customer_tags', ['workspace_id', 'customer_shopify_id', 'tag_key'], unique=True)
 
     op.create_table('shopify_customers',
@@ -236,6 +239,7 @@ def upgrade():
     sa.Column('shopify_created_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('shopify_updated_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=True),
+    sa.Column('last_sync_run_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_shopify_customers_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shopify_customers'))
     )
@@ -257,6 +261,7 @@ def upgrade():
     sa.Column('price', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=True),
+    sa.Column('last_sync_run_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_shopify_order_line_items_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shopify_order_line_items'))
     )
@@ -279,11 +284,13 @@ def upgrade():
     sa.Column('cancelled_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('shopify_updated_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=True),
+    sa.Column('last_sync_run_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_shopify_orders_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shopify_orders'))
     )
     with op.batch_alter_table('shopify_orders', schema=None) as batch_op:
         batch_op.create_index('ix_orders_ws_customer_at', ['workspace_id', 'customer_shopify_id', 'ordered_at'], unique=False)
+        batch_op.create_index('ix_orders_ws_ordered_at', ['workspace_id', 'ordered_at'], unique=False)
         batch_op.create_index('ux_orders_ws_shopify', ['workspace_id', 'shopify_id'], unique=True)
 
     op.create_table('shopify_products',
@@ -304,6 +311,7 @@ def upgrade():
     sa.Column('shopify_created_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('shopify_updated_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=True),
+    sa.Column('last_sync_run_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_shopify_products_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shopify_products'))
     )
@@ -321,11 +329,13 @@ def upgrade():
     sa.Column('started_at', lumo.models.base.UTCDateTime(), nullable=False),
     sa.Column('finished_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.Column('job_id', sa.String(length=64), nullable=True),
+    sa.Column('heartbeat_at', lumo.models.base.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_sync_runs_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_runs'))
     )
     with op.batch_alter_table('sync_runs', schema=None) as batch_op:
         batch_op.create_index('ix_sync_runs_ws_started', ['workspace_id', 'started_at'], unique=False)
+        batch_op.create_index('ux_sync_runs_one_running', ['workspace_id'], unique=True, sqlite_where=sa.text("status = 'running' AND kind != 'automatic'"), postgresql_where=sa.text("status = 'running' AND kind != 'automatic'"))
 
     op.create_table('webhook_deliveries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -462,6 +472,7 @@ def downgrade():
 
     op.drop_table('webhook_deliveries')
     with op.batch_alter_table('sync_runs', schema=None) as batch_op:
+        batch_op.drop_index('ux_sync_runs_one_running', sqlite_where=sa.text("status = 'running' AND kind != 'automatic'"), postgresql_where=sa.text("status = 'running' AND kind != 'automatic'"))
         batch_op.drop_index('ix_sync_runs_ws_started')
 
     op.drop_table('sync_runs')
@@ -471,6 +482,7 @@ def downgrade():
     op.drop_table('shopify_products')
     with op.batch_alter_table('shopify_orders', schema=None) as batch_op:
         batch_op.drop_index('ux_orders_ws_shopify')
+        batch_op.drop_index('ix_orders_ws_ordered_at')
         batch_op.drop_index('ix_orders_ws_customer_at')
 
     op.drop_table('shopify_orders')
