@@ -1,0 +1,415 @@
+"""Bulk operations: start a bulk query, wait for it, and stream its JSONL result line by line.
+
+Choice when another bulk query is already running: `run_bulk_query` waits for that one to
+finish and then starts ours (`wait_if_busy=True`, the default), or raises
+`BulkOperationBusyError` at once (`wait_if_busy=False`).
+
+Orphan detection keeps the numeric ids of top-level records seen so far in an `array('q')`
+(8 bytes each) while they arrive in ascending order, as Shopify writes them, and falls back to
+a set if they do not; children whose parent has not been seen yet wait in a small dict of
+counts. Memory grows with the number of top-level records only, never with the file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from lumo.shopify.client import ShopifyClient
+from lumo.shopify.errors import (
+    BulkOperationBusyError,
+    BulkOperationError,
+    ShopifyUserError,
+    TruncatedBulkResultError,
+)
+from lumo.shopify.ids import GID_PREFIX
+
+logger = logging.getLogger(__name__)
+
+RUN_MUTATION = """
+mutation bulkOperationRunQuery($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status createdAt }
+    userErrors { field message }
+  }
+}
+"""
+OPERATION_FIELDS = (
+    "id status errorCode createdAt completedAt objectCount rootObjectCount fileSize url "
+    "partialDataUrl"
+)
+NODE_QUERY = (
+    "query($id: ID!) { node(id: $id) { ... on BulkOperation { " + OPERATION_FIELDS + " } } }"
+)
+CURRENT_QUERY = "{ currentBulkOperation(type: QUERY) { " + OPERATION_FIELDS + " } }"
+DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+FINISHED = {"COMPLETED", "FAILED", "CANCELED", "EXPIRED"}
+RUNNING = {"CREATED", "RUNNING", "CANCELING"}
+
+
+@dataclass(frozen=True)
+class BulkOperation:
+    """What Shopify reports about one bulk operation."""
+
+    id: str
+    status: str
+    error_code: str | None = None
+    object_count: int = 0
+    root_object_count: int = 0
+    file_size: int | None = None
+    url: str | None = None
+    partial_data_url: str | None = None
+
+    @classmethod
+    def from_node(cls, node: dict[str, Any]) -> BulkOperation:
+        def number(key: str) -> int | None:
+            value = node.get(key)
+            return None if value in (None, "") else int(value)
+
+        return cls(
+            id=str(node["id"]),
+            status=str(node["status"]),
+            error_code=node.get("errorCode"),
+            object_count=number("objectCount") or 0,
+            root_object_count=number("rootObjectCount") or 0,
+            file_size=number("fileSize"),
+            url=node.get("url"),
+            partial_data_url=node.get("partialDataUrl"),
+        )
+
+
+@dataclass(slots=True)
+class BulkRecord:
+    """One JSONL line: the parsed object plus its ids, type and (numeric) parent id."""
+
+    gid: str | None
+    id: int | None
+    typename: str | None
+    parent_id: int | None
+    parent_gid: str | None
+    data: dict[str, Any]
+
+
+@dataclass
+class BulkReadStats:
+    """Counts from one pass over a bulk result."""
+
+    lines: int = 0
+    roots: int = 0
+    children: int = 0
+    orphans: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+def run_bulk_query(
+    client: ShopifyClient,
+    query: str,
+    *,
+    wait_if_busy: bool = True,
+    poll_interval: float = 2.0,
+    timeout: float = 3 * 3600,
+) -> BulkOperation:
+    """Start a bulk query and return the CREATED operation (see module doc for busy stores)."""
+    try:
+        payload = client.mutate(RUN_MUTATION, {"query": query}, "bulkOperationRunQuery")
+    except ShopifyUserError as error:
+        if not _is_busy(error):
+            raise BulkOperationError(
+                f"Shopify refused the bulk query: {error}. Check the category's query.",
+            ) from error
+        current = current_bulk_operation(client)
+        if not wait_if_busy or current is None:
+            raise BulkOperationBusyError(
+                "Another bulk query is already running for this store; wait for it to finish "
+                "and start the sync again.",
+                status=current.status if current else None,
+            ) from error
+        logger.info("shop %s: bulk %s busy, waiting", client.shop_domain, current.id)
+        _wait(client, current.id, poll_interval, timeout, raise_on_failure=False)
+        payload = client.mutate(RUN_MUTATION, {"query": query}, "bulkOperationRunQuery")
+
+    operation = BulkOperation.from_node(payload["bulkOperation"])
+    logger.info("shop %s: bulk %s started", client.shop_domain, operation.id)
+    return operation
+
+
+def _is_busy(error: ShopifyUserError) -> bool:
+    text = " ".join(str(e.get("message", "")) for e in error.user_errors).lower()
+    return "already in progress" in text or "already running" in text
+
+
+def get_bulk_operation(client: ShopifyClient, operation_id: str) -> BulkOperation:
+    """Fetch an operation by id (after a `bulk_operations/finish` webhook, for example)."""
+    node = client.graphql(NODE_QUERY, {"id": operation_id}).get("node")
+    if not node:
+        raise BulkOperationError(
+            f"Shopify knows no bulk operation {operation_id}; start the sync again."
+        )
+    return BulkOperation.from_node(node)
+
+
+def current_bulk_operation(client: ShopifyClient) -> BulkOperation | None:
+    """The most recent bulk query of this app on this store, if any."""
+    node = client.graphql(CURRENT_QUERY).get("currentBulkOperation")
+    return BulkOperation.from_node(node) if node else None
+
+
+def wait_for_bulk_operation(
+    client: ShopifyClient,
+    operation_id: str,
+    *,
+    poll_interval: float = 2.0,
+    timeout: float = 3 * 3600,
+) -> BulkOperation:
+    """Poll until the operation finishes; return it if COMPLETED, raise otherwise.
+
+    Also the way to resume from a known id, e.g. one named by a `bulk_operations/finish`
+    webhook or saved before a worker restarted.
+    """
+    return _wait(client, operation_id, poll_interval, timeout, raise_on_failure=True)
+
+
+def _wait(
+    client: ShopifyClient,
+    operation_id: str,
+    poll_interval: float,
+    timeout: float,
+    *,
+    raise_on_failure: bool,
+) -> BulkOperation:
+    waited = 0.0
+    while True:
+        operation = get_bulk_operation(client, operation_id)
+        if operation.status in FINISHED:
+            break
+        if waited >= timeout:
+            raise BulkOperationError(
+                f"Bulk operation {operation_id} is still {operation.status} after "
+                f"{timeout:.0f} s; the sync will resume from it when run again.",
+                status=operation.status,
+            )
+        client.sleep(poll_interval)
+        waited += poll_interval
+
+    logger.info(
+        "shop %s: bulk %s %s, %d objects",
+        client.shop_domain,
+        operation.id,
+        operation.status,
+        operation.object_count,
+    )
+    if raise_on_failure:
+        check_completed(operation)
+    return operation
+
+
+def check_completed(operation: BulkOperation) -> None:
+    """Raise a clear `BulkOperationError` unless the operation COMPLETED."""
+    if operation.status == "COMPLETED":
+        return
+    hints = {
+        "ACCESS_DENIED": "the app lacks an access scope the query needs; reconnect the store",
+        "TIMEOUT": "the query took too long; the sync will retry",
+        "INTERNAL_SERVER_ERROR": "Shopify failed internally; the sync will retry",
+    }
+    if operation.status == "EXPIRED":
+        hint = "its result is older than 7 days; start a new sync"
+    else:
+        hint = hints.get(operation.error_code or "", "start the sync again")
+    raise BulkOperationError(
+        f"Bulk operation {operation.id} ended {operation.status} "
+        f"(error code {operation.error_code or 'none'}): {hint}.",
+        status=operation.status,
+        error_code=operation.error_code,
+    )
+
+
+def run_and_read(
+    client: ShopifyClient, query: str, *, poll_interval: float = 2.0
+) -> Iterator[BulkRecord]:
+    """Start a bulk query, wait for it, and stream its records."""
+    started = run_bulk_query(client, query, poll_interval=poll_interval)
+    finished = wait_for_bulk_operation(client, started.id, poll_interval=poll_interval)
+    return read_bulk_result(client, finished)
+
+
+def read_bulk_result(
+    client: ShopifyClient | httpx.Client,
+    operation: BulkOperation,
+    *,
+    stats: BulkReadStats | None = None,
+    chunk_size: int = 1 << 16,
+) -> Iterator[BulkRecord]:
+    """Stream the result file of a COMPLETED operation, yielding one record per line.
+
+    The download carries no access token (the result URL is pre-signed storage). After the
+    last line, a file with fewer objects than `objectCount` raises `TruncatedBulkResultError`.
+    """
+    check_completed(operation)
+    stats = stats if stats is not None else BulkReadStats()
+    if not operation.url:
+        if operation.object_count:
+            raise TruncatedBulkResultError(
+                f"Bulk operation {operation.id} reports {operation.object_count} objects but "
+                "no result URL; start the sync again.",
+                status=operation.status,
+            )
+        return
+    http = client.http if isinstance(client, ShopifyClient) else client
+    lines = _download_lines(http, operation, chunk_size)
+    yield from parse_bulk_lines(lines, stats=stats)
+
+    if stats.lines < operation.object_count:
+        raise TruncatedBulkResultError(
+            f"The result of bulk operation {operation.id} stopped after {stats.lines} of "
+            f"{operation.object_count} objects; the download was cut short. Start the sync "
+            "again (rows already written are kept and will be updated).",
+            status=operation.status,
+        )
+    logger.info(
+        "bulk %s read: %d lines, %d roots, %d children, %d orphans",
+        operation.id,
+        stats.lines,
+        stats.roots,
+        stats.children,
+        stats.orphans,
+    )
+
+
+def _download_lines(
+    http: httpx.Client, operation: BulkOperation, chunk_size: int
+) -> Iterator[bytes]:
+    assert operation.url is not None
+    try:
+        with http.stream("GET", operation.url, timeout=DOWNLOAD_TIMEOUT) as response:
+            if response.status_code != 200:
+                raise BulkOperationError(
+                    f"Downloading the result of bulk operation {operation.id} failed with "
+                    f"HTTP {response.status_code}; the link may have expired. Start the sync "
+                    "again.",
+                    status=operation.status,
+                )
+            yield from split_lines(response.iter_bytes(chunk_size))
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout) as error:
+        raise TruncatedBulkResultError(
+            f"The download of bulk operation {operation.id} broke off "
+            f"({type(error).__name__}); start the sync again.",
+            status=operation.status,
+        ) from error
+
+
+def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Turn a stream of byte chunks into complete lines, whatever the chunk boundaries."""
+    rest = b""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        pieces = (rest + chunk).split(b"\n")
+        rest = pieces.pop()
+        yield from pieces
+    if rest.strip():
+        yield rest
+
+
+def parse_bulk_lines(
+    lines: Iterable[bytes | str],
+    *,
+    stats: BulkReadStats | None = None,
+) -> Iterator[BulkRecord]:
+    """Parse JSONL lines into `BulkRecord`s and count orphans (see module doc)."""
+    stats = stats if stats is not None else BulkReadStats()
+    roots = _SeenIds()
+    waiting: dict[int, int] = {}
+    by_type = stats.by_type
+    prefix_len = len(GID_PREFIX)
+
+    for raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError as error:
+            raise TruncatedBulkResultError(
+                f"Line {stats.lines + 1} of the bulk result is not complete JSON; the download "
+                "was cut short. Start the sync again."
+            ) from error
+        stats.lines += 1
+
+        gid = data.get("id")
+        typename = data.get("__typename")
+        number = None
+        if isinstance(gid, str) and gid.startswith(GID_PREFIX):
+            kind, _, rest = gid[prefix_len:].partition("/")
+            typename = typename or kind
+            number = int(rest.partition("?")[0])
+        by_type[typename] = by_type.get(typename, 0) + 1
+
+        parent_gid = data.pop("__parentId", None)
+        parent_id = None
+        if parent_gid is not None:
+            parent_id = int(parent_gid.rpartition("/")[2].partition("?")[0])
+            stats.children += 1
+            if parent_id not in roots:
+                waiting[parent_id] = waiting.get(parent_id, 0) + 1
+        else:
+            stats.roots += 1
+            if number is not None:
+                roots.add(number)
+                if waiting:
+                    waiting.pop(number, None)
+
+        yield BulkRecord(gid, number, typename, parent_id, parent_gid, data)
+
+    stats.orphans = sum(waiting.values())
+    if stats.orphans:
+        logger.warning("bulk result: %d children without a parent line", stats.orphans)
+
+
+class _SeenIds:
+    """Ids of top-level records: a packed sorted array while ids ascend, else a set."""
+
+    __slots__ = ("_sorted", "_set", "_last")
+
+    def __init__(self) -> None:
+        self._sorted: array[int] | None = array("q")
+        self._set: set[int] | None = None
+        self._last = -1
+
+    def add(self, number: int) -> None:
+        if self._sorted is not None:
+            if number > self._last:
+                self._sorted.append(number)
+                self._last = number
+                return
+            self._set = set(self._sorted)
+            self._sorted = None
+        assert self._set is not None
+        self._set.add(number)
+
+    def __contains__(self, number: object) -> bool:
+        if number == self._last:
+            return True
+        if self._sorted is not None:
+            position = bisect_left(self._sorted, number)  # type: ignore[call-overload]
+            return position < len(self._sorted) and self._sorted[position] == number
+        assert self._set is not None
+        return number in self._set
+
+
+def batched(records: Iterable[BulkRecord], size: int) -> Iterator[list[BulkRecord]]:
+    """Group records into lists of at most `size`, for batched upserts."""
+    batch: list[BulkRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,66 @@
+"""Conversions between Shopify's GraphQL ids, REST integer ids, money strings and instants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+GID_PREFIX = "gid://shopify/"
+
+
+def to_gid(typename: str, numeric_id: int | str) -> str:
+    """Build a GraphQL id such as `gid://shopify/Customer/207119551`."""
+    return f"{GID_PREFIX}{typename}/{numeric_id}"
+
+
+def split_gid(gid: str) -> tuple[str, int]:
+    """Return (typename, numeric id) of a GID; a query part (`?inventory_item_id=`) is dropped."""
+    if not gid.startswith(GID_PREFIX):
+        raise ValueError(f"not a Shopify GID: {gid!r}")
+    typename, _, rest = gid[len(GID_PREFIX) :].partition("/")
+    number = rest.partition("?")[0]
+    if not typename or not number.isdigit():
+        raise ValueError(f"not a Shopify GID: {gid!r}")
+    return typename, int(number)
+
+
+def gid_to_id(gid: str) -> int:
+    """The numeric id inside a GID."""
+    return split_gid(gid)[1]
+
+
+def gid_type(gid: str) -> str:
+    """The object type inside a GID (`Customer`, `LineItem`, ...)."""
+    return split_gid(gid)[0]
+
+
+def parse_money(amount: str | int | float | Decimal | None) -> Decimal | None:
+    """Shopify sends money as strings (`"598.94"`, `"1200"` for JPY); keep it exact."""
+    if amount is None or amount == "":
+        return None
+    try:
+        return Decimal(str(amount))
+    except InvalidOperation as error:
+        raise ValueError(f"not a money amount: {amount!r}") from error
+
+
+def parse_instant(value: str | None) -> datetime | None:
+    """Parse a GraphQL (UTC, `Z`) or REST (shop offset) timestamp into an aware UTC datetime."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_instant(moment: datetime) -> str:
+    """Format an instant the way Shopify's search syntax and GraphQL expect (`…Z`)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def updated_since_query(moment: datetime) -> str:
+    """A search `query:` value selecting records changed after `moment` (dates must be quoted)."""
+    return f"updated_at:>'{format_instant(moment)}'"
