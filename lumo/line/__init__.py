@@ -1,0 +1,76 @@
+"""Lumo's LINE Messaging API client: signatures, webhook events, sending and account linking."""
+
+from lumo.line.client import (
+    BotInfo,
+    LineClient,
+    LineMulticastError,
+    Profile,
+    SendResult,
+    SentMessage,
+)
+from lumo.line.errors import (
+    LineApiError,
+    LineAuthError,
+    LineConnectionError,
+    LineError,
+    LineErrorDetail,
+    LineForbidden,
+    LineNotFound,
+    LineQuotaExceeded,
+    LineRateLimited,
+    LineServerError,
+    LineSignatureError,
+    LineValidationError,
+    LineWebhookError,
+)
+from lumo.line.events import (
+    AccountLinkEvent,
+    FollowEvent,
+    MessageEvent,
+    UnfollowEvent,
+    WebhookEvent,
+    WebhookPayload,
+    parse_webhook_body,
+    read_webhook,
+)
+from lumo.line.linking import account_link_url, is_valid_nonce, make_nonce
+from lumo.line.messages import text_message, validate_messages
+from lumo.line.signature import SIGNATURE_HEADER, sign, verify_signature
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "AccountLinkEvent",
+    "BotInfo",
+    "FollowEvent",
+    "LineApiError",
+    "LineAuthError",
+    "LineClient",
+    "LineConnectionError",
+    "LineError",
+    "LineErrorDetail",
+    "LineForbidden",
+    "LineMulticastError",
+    "LineNotFound",
+    "LineQuotaExceeded",
+    "LineRateLimited",
+    "LineServerError",
+    "LineSignatureError",
+    "LineValidationError",
+    "LineWebhookError",
+    "MessageEvent",
+    "Profile",
+    "SendResult",
+    "SentMessage",
+    "UnfollowEvent",
+    "WebhookEvent",
+    "WebhookPayload",
+    "account_link_url",
+    "is_valid_nonce",
+    "make_nonce",
+    "parse_webhook_body",
+    "read_webhook",
+    "sign",
+    "text_message",
+    "validate_messages",
+    "verify_signature",
+]
