@@ -15,10 +15,12 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 from flask_migrate.cli import db as db_commands
 
+from agent.cli import agent_command
 from config import SETTINGS, SettingsError
 from lumo.app import create_app, current_flask_app, plugin_manager
 from lumo.extensions import db
 from lumo.logs import configure_logging
+from lumo.sync.cli import sync_command
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ def main() -> None:
 
 
 main.add_command(db_commands, "db")
+main.add_command(sync_command)
+main.add_command(agent_command, "agent")
 
 
 @main.command("init")
@@ -89,6 +93,9 @@ def worker_command(burst: bool) -> None:
             "inside the web process instead. Start Redis to use separate workers."
         )
     jobs.set_worker_app(current_flask_app())
+    from lumo.sync.schedule import start_scheduler
+
+    start_scheduler(current_flask_app())
     queues = [runner.queue(name) for name in jobs.QUEUES]
     Worker(queues, connection=runner.redis).work(burst=burst, with_scheduler=False)
 
@@ -118,9 +125,11 @@ def plugins_command() -> None:
 @click.option("--port", default=5000, show_default=True, help="Port of the web app.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--customers", default=300, show_default=True, help="Size of the demo store.")
+@click.option("--no-serve", is_flag=True, help="Stop after the setup instead of serving.")
 @with_appcontext
-def demo_command(port: int, host: str, customers: int) -> None:
-    """Set up a demo workspace and serve Lumo on this machine."""
-    from lumo.demo import run_demo
+def demo_command(port: int, host: str, customers: int, no_serve: bool) -> None:
+    """Connect a demo store, sync it, add LINE friends, and serve Lumo with its agent."""
+    from lumo.demo import DemoOptions, run_demo
 
-    sys.exit(run_demo(current_flask_app(), host=host, port=port, customers=customers))
+    options = DemoOptions(host=host, port=port, customers=customers, serve=not no_serve)
+    sys.exit(run_demo(current_flask_app(), options))

@@ -17,7 +17,9 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from rq import Queue
 
 logger = logging.getLogger(__name__)
@@ -111,7 +113,11 @@ class JobRunner:
 def _connect(url: str) -> Redis | None:
     if not url:
         return None
-    connection = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5)
+    # No retries inside redis-py: a webhook must be acknowledged within seconds even when Redis
+    # is down (the delivery is already stored and a sweeper re-queues it later).
+    connection = Redis.from_url(
+        url, socket_connect_timeout=1, socket_timeout=5, retry=Retry(NoBackoff(), 0)
+    )
     try:
         connection.ping()
     except (RedisError, OSError):

@@ -1,0 +1,332 @@
+"""A conversation with the agent: context across turns, questions back, and shown work.
+
+`ask` runs one turn: it resolves a pending clarifying question, plans against the last
+Segment of the conversation (so "only the ones who follow us" narrows it), validates, counts
+and previews the Segment, and stores both turns in `agent_messages`. The returned dict is the
+JSON answer of `POST /api/agent/messages`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from agent.broadcasts import draft_broadcast, suggest_broadcasts
+from agent.describe import describe_segment
+from agent.facts import load_facts
+from agent.planners import Plan, Planner, choose_planner
+from lumo.extensions import db
+from lumo.models import AgentConversation, AgentMessage
+from lumo.segments import service
+from lumo.segments.errors import SegmentError
+from lumo.segments.model import Segment
+from lumo.segments.printer import format_segment
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_LIMIT = 10
+MAX_REQUEST = 2000
+
+
+class ConversationNotFound(LookupError):
+    """The conversation id is not one of this workspace's conversations."""
+
+
+def ask(
+    workspace_id: int,
+    text: str,
+    *,
+    conversation_id: int | None = None,
+    planner: Planner | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One turn of the conversation; returns the agent's answer as JSON-ready data."""
+    text = (text or "").strip()[:MAX_REQUEST]
+    conversation = _conversation(workspace_id, conversation_id, text)
+    last = _last_agent_payload(conversation)
+    previous = _segment_of(_last_agent_payload(conversation, with_segment=True))
+    pending = (last or {}).get("pending")
+
+    planner = planner or choose_planner(current_app.config)
+    facts = load_facts(workspace_id, now=now)
+    started = time.perf_counter()
+    request, hints = text, dict((pending or {}).get("hints") or {})
+    chosen = _chosen_option(text, pending)
+    if chosen is not None and pending is not None:
+        key, _, value = chosen.partition("=")
+        hints[key] = value
+        request = pending["request"]
+        previous = _segment_of({"segment": pending.get("previous")})
+    plan = planner.plan(request, facts, previous=previous, hints=hints)
+    elapsed = (time.perf_counter() - started) * 1000
+
+    answer = build_answer(workspace_id, plan, now=now)
+    answer["planning_ms"] = round(elapsed, 2)
+    if plan.clarification is not None and plan.clarification.options:
+        answer["pending"] = {
+            "request": plan.clarification.request or request,
+            "hints": hints,
+            "options": plan.clarification.options,
+            "previous": previous.to_json() if previous is not None else None,
+        }
+    _store(conversation, text, answer)
+    answer["conversation_id"] = conversation.id
+    logger.info(
+        "agent turn in conversation %s (workspace %s): %s by %s planner in %.1f ms",
+        conversation.id,
+        workspace_id,
+        plan.intent,
+        plan.planner,
+        elapsed,
+    )
+    return answer
+
+
+def build_answer(workspace_id: int, plan: Plan, *, now: datetime | None = None) -> dict[str, Any]:
+    """Show the work: Segment in words and text form, size, reachability, preview, actions."""
+    ja = plan.language == "ja"
+    answer: dict[str, Any] = {
+        "language": plan.language,
+        "intent": plan.intent,
+        "planner": plan.planner,
+        "text": "",
+        "segment": None,
+        "count": None,
+        "reachability": None,
+        "preview": [],
+        "assumptions": list(plan.assumptions),
+        "glossary_applied": list(plan.glossary_applied),
+        "clarifying_question": plan.clarification.as_json() if plan.clarification else None,
+        "unsupported": plan.unsupported,
+        "actions": [],
+        "broadcast_draft": None,
+        "suggestions": [],
+        "notes": list(plan.notes),
+        "refined": plan.refined,
+        "error": None,
+    }
+    if plan.intent == "unsupported":
+        answer["text"] = _notes(plan) + (plan.unsupported or "")
+        return answer
+    if plan.intent == "suggest":
+        answer["suggestions"] = suggest_broadcasts(workspace_id, plan.language, now=now)
+        answer["text"] = _notes(plan) + _suggest_text(answer["suggestions"], ja)
+        return answer
+    if plan.segment is None:
+        question = plan.clarification.question if plan.clarification else ""
+        answer["text"] = _notes(plan) + question
+        return answer
+
+    segment = plan.segment
+    try:
+        checked, _ = service.prepare(workspace_id, segment, now=now)
+        funnel = service.reachability(workspace_id, checked, now=now)
+        preview = service.preview(workspace_id, checked, PREVIEW_LIMIT, now=now)
+    except SegmentError as error:
+        answer["error"] = str(error)
+        answer["segment"] = _segment_json(segment, plan.language)
+        answer["text"] = _notes(plan) + (
+            f"このセグメントは使えません：{error}"
+            if ja
+            else f"This Segment can't be used: {error}"
+        )
+        return answer
+
+    answer["segment"] = _segment_json(segment, plan.language)
+    answer["count"] = funnel["matched_friends"]
+    answer["reachability"] = funnel
+    answer["preview"] = preview
+    answer["actions"] = _actions(segment, ja)
+    if plan.wants_broadcast:
+        answer["broadcast_draft"] = draft_broadcast(workspace_id, segment, plan.language, now=now)
+    answer["text"] = _notes(plan) + _summary(answer, plan, ja)
+    return answer
+
+
+# -- pieces of the answer ---------------------------------------------------------------------
+
+
+def _segment_json(segment: Segment, language: str) -> dict[str, Any]:
+    return {
+        "json": segment.to_json(),
+        "text": format_segment(segment),
+        "plain": describe_segment(segment, language),
+    }
+
+
+def _summary(answer: dict[str, Any], plan: Plan, ja: bool) -> str:
+    funnel = answer["reachability"]
+    plain = answer["segment"]["plain"]
+    applied = ", ".join(entry["term"] for entry in plan.glossary_applied)
+    if ja:
+        matched, reachable = funnel["matched_friends"], funnel["reachable_friends"]
+        text = f"{plain}：{matched}人（うち配信可能{reachable}人）。"
+        if applied:
+            text += f"用語集「{applied}」を使いました。"
+        if plan.refined:
+            text = "前のセグメントを絞り込みました。" + text
+        if plan.clarification is not None:
+            text += plan.clarification.question
+        return text
+    text = (
+        f"{plain} {funnel['matched_friends']} friends match; "
+        f"{funnel['reachable_friends']} can receive a broadcast."
+    )
+    if applied:
+        text += f" Glossary used: {applied}."
+    if plan.refined:
+        text = "Narrowed the previous Segment. " + text
+    if plan.clarification is not None:
+        text += " " + plan.clarification.question
+    return text
+
+
+def _suggest_text(suggestions: list[dict[str, Any]], ja: bool) -> str:
+    if not suggestions:
+        return (
+            "今週おすすめできる配信対象は見つかりませんでした。"
+            if ja
+            else "Nothing stands out this week: no recent abandoned carts, lapsed VIPs or "
+            "new unlinked friends."
+        )
+    lines = [
+        f"{s['title']}（{s['reachable']}人）" if ja else f"{s['title']} ({s['reachable']})"
+        for s in suggestions
+    ]
+    return (
+        ("今週の配信候補：" + "、".join(lines))
+        if ja
+        else ("This week you could send to: " + "; ".join(lines) + ".")
+    )
+
+
+def _notes(plan: Plan) -> str:
+    return "".join(note + " " for note in plan.notes)
+
+
+def _actions(segment: Segment, ja: bool) -> list[dict[str, Any]]:
+    text = format_segment(segment)
+    return [
+        {
+            "action": "save-segment",
+            "label": "セグメントとして保存" if ja else "Save as Segment",
+            "endpoint": "/api/agent/actions/save-segment",
+            "body": {"segment": text, "name": ""},
+        },
+        {
+            "action": "add-lumo-tag",
+            "label": "全員にLumoタグを付ける" if ja else "Add a Lumo tag to everyone",
+            "endpoint": "/api/agent/actions/add-lumo-tag",
+            "body": {"segment": text, "tag": ""},
+        },
+        {
+            "action": "draft-broadcast",
+            "label": "配信文を作成" if ja else "Draft a broadcast",
+            "endpoint": "/api/agent/actions/draft-broadcast",
+            "body": {"segment": text, "language": "ja" if ja else "en"},
+        },
+    ]
+
+
+# -- storage and context ----------------------------------------------------------------------
+
+
+def _conversation(workspace_id: int, conversation_id: int | None, text: str) -> AgentConversation:
+    if conversation_id is not None:
+        found = db.session.scalar(
+            select(AgentConversation).where(
+                AgentConversation.id == conversation_id,
+                AgentConversation.workspace_id == workspace_id,
+            )
+        )
+        if found is None:
+            raise ConversationNotFound(
+                f"There is no conversation {conversation_id} here; start a new one by leaving "
+                "conversation_id out."
+            )
+        return found
+    conversation = AgentConversation(workspace_id=workspace_id, title=text[:200] or None)
+    db.session.add(conversation)
+    db.session.flush()
+    return conversation
+
+
+def _last_agent_payload(
+    conversation: AgentConversation, *, with_segment: bool = False
+) -> dict[str, Any] | None:
+    """The latest agent turn's payload (or the latest that has a Segment)."""
+    payloads = db.session.scalars(
+        select(AgentMessage.payload)
+        .where(AgentMessage.conversation_id == conversation.id, AgentMessage.role == "agent")
+        .order_by(AgentMessage.id.desc())
+        .limit(20)
+    )
+    for payload in payloads:
+        if not with_segment or (payload and payload.get("segment")):
+            return payload
+        if not with_segment:
+            break
+    return None
+
+
+def _segment_of(payload: dict[str, Any] | None) -> Segment | None:
+    if not payload or not payload.get("segment"):
+        return None
+    data = payload["segment"]
+    try:
+        return Segment.from_json(data.get("json", data))
+    except SegmentError:
+        return None
+
+
+def _chosen_option(text: str, pending: dict[str, Any] | None) -> str | None:
+    """The hint of the option the marketer picked, by number, label or kind of tag."""
+    if not pending or not pending.get("options"):
+        return None
+    options = pending["options"]
+    lowered = text.lower().strip()
+    number = re.fullmatch(r"\(?(\d)\)?\.?", lowered)
+    if number and 1 <= int(number.group(1)) <= len(options):
+        return str(options[int(number.group(1)) - 1]["hint"])
+    for option in options:
+        if lowered and lowered in option["label"].lower():
+            return str(option["hint"])
+    kinds = {"customer_tags": r"shopify|customer|顧客", "lumo_tags": r"lumo|friend|友だち|友達"}
+    for option in options:
+        kind = option["hint"].partition("=")[2]
+        if kind in kinds and re.search(kinds[kind], lowered) and len(lowered) < 40:
+            return str(option["hint"])
+    return None
+
+
+def _store(conversation: AgentConversation, text: str, answer: dict[str, Any]) -> None:
+    db.session.add(
+        AgentMessage(
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            role="marketer",
+            text=text,
+        )
+    )
+    message = AgentMessage(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        role="agent",
+        text=answer["text"],
+        payload=_json_safe(answer),
+    )
+    db.session.add(message)
+    db.session.commit()
+    answer["message_id"] = message.id
+
+
+def _json_safe(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,401 @@
+"""Shopify webhook deliveries: saving them, applying them in a job, and re-queuing leftovers.
+
+The HTTP handler only verifies, saves and enqueues (`receive_delivery`); `apply_delivery`
+does the work in one transaction per delivery, so a malformed payload is kept as `failed` with
+nothing half-applied, and applying twice changes nothing (the status is checked first, the
+staleness guard protects rows). Deliveries left in `received` — the queue was down — are
+re-queued by `requeue_received` (at worker start and on the reconciliation schedule).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from lumo import jobs
+from lumo.app import plugin_manager
+from lumo.categories import Category, WebhookAction
+from lumo.extensions import db
+from lumo.logs import log_context
+from lumo.mapping import RecordShape
+from lumo.models import (
+    AbandonedCheckout,
+    Cart,
+    Customer,
+    CustomerFriendLink,
+    CustomerTag,
+    Order,
+    OrderLineItem,
+    Product,
+    ShopifyConnection,
+    WebhookDelivery,
+)
+from lumo.shopify import ShopifyError
+from lumo.sync.bulk_import import map_records
+from lumo.sync.connection import (
+    connection_for_shop,
+    delete_links,
+    remove_integration,
+    shopify_client,
+)
+from lumo.sync.fields import shopify_id
+from lumo.sync.properties import map_context
+from lumo.sync.runs import add_counts, automatic_run
+from lumo.sync.upsert import WriteResult, delete_matching, write_rows
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "shopify"
+#: Topics whose payload lacks what Lumo stores: the record is re-read from the Admin API.
+REFETCH_TOPICS = {"customer.tags_added": "customers", "customer.tags_removed": "customers"}
+COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+RECORDED_TOPICS = ("bulk_operations/finish", "customers/data_request")
+
+
+@dataclass(frozen=True)
+class Received:
+    """What the webhook endpoint needs to answer."""
+
+    delivery_id: int | None
+    duplicate: bool
+
+
+class DeliveryError(ValueError):
+    """The payload cannot be applied; kept with status failed and this message."""
+
+
+def _header_instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def receive_delivery(headers: Any, raw_body: bytes) -> Received:
+    """Save a verified delivery and queue its apply job; duplicates are recognised."""
+    topic = headers.get("X-Shopify-Topic", "")
+    shop = (headers.get("X-Shopify-Shop-Domain") or "").lower()
+    webhook_id = headers.get("X-Shopify-Webhook-Id")
+    event_id = headers.get("X-Shopify-Event-Id") or webhook_id
+    connection = connection_for_shop(shop) if shop else None
+    delivery = WebhookDelivery(
+        workspace_id=connection.workspace_id if connection else None,
+        source=SOURCE,
+        topic=topic[:128],
+        event_id=(event_id or f"missing-{datetime.now(UTC).timestamp()}")[:128],
+        webhook_id=webhook_id,
+        shop_domain=shop or None,
+        triggered_at=_header_instant(headers.get("X-Shopify-Triggered-At")),
+        body=raw_body,
+        status="received",
+    )
+    if connection is None:
+        delivery.status = "ignored"
+        delivery.error = "No workspace is connected to this shop."
+    db.session.add(delivery)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        logger.info("shopify webhook %s: duplicate event, ignored", event_id)
+        return Received(None, True)
+
+    delivery_id = delivery.id
+    if delivery.status == "received":
+        enqueue_apply(delivery_id)
+    return Received(delivery_id, False)
+
+
+def enqueue_apply(delivery_id: int) -> bool:
+    """Queue the apply job; when the queue is down the delivery waits for the sweeper."""
+    try:
+        jobs.enqueue("webhooks", apply_delivery_job, delivery_id)
+    except (RedisError, OSError) as error:
+        logger.warning(
+            "webhook delivery %s saved but not queued (%s); the sweeper will queue it",
+            delivery_id,
+            type(error).__name__,
+        )
+        return False
+    return True
+
+
+@jobs.job
+def apply_delivery_job(delivery_id: int) -> None:
+    with log_context(delivery=delivery_id):
+        apply_delivery(delivery_id)
+
+
+def apply_delivery(delivery_id: int) -> str:
+    """Apply one delivery in one transaction; returns its final status."""
+    delivery = db.session.scalar(
+        select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
+    )
+    if delivery is None:
+        return "missing"
+    if delivery.status != "received":
+        db.session.rollback()
+        return delivery.status
+    topic = delivery.topic
+    workspace_id = delivery.workspace_id
+
+    try:
+        payload = json.loads(delivery.body)
+        if not isinstance(payload, dict):
+            raise DeliveryError("The payload is not a JSON object.")
+        status, counts = _apply(delivery, payload)
+    except (DeliveryError, ValueError, KeyError, TypeError, ArithmeticError) as error:
+        db.session.rollback()
+        return _fail(delivery_id, f"{type(error).__name__}: {error}")
+    except ShopifyError as error:
+        db.session.rollback()
+        return _fail(delivery_id, f"Shopify could not be asked for the record: {error}")
+
+    delivery.status = status
+    delivery.attempts = (delivery.attempts or 0) + 1
+    delivery.applied_at = datetime.now(UTC)
+    if counts and workspace_id is not None:
+        run = automatic_run(workspace_id)
+        add_counts(run, counts)
+        delivery.sync_run_id = run.id
+    db.session.commit()
+    logger.info("webhook delivery %s %s: %s %s", delivery_id, topic, status, counts)
+    return status
+
+
+def _fail(delivery_id: int, reason: str) -> str:
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id)
+        .values(
+            status="failed",
+            error=reason[:2000],
+            attempts=WebhookDelivery.attempts + 1,
+            applied_at=datetime.now(UTC),
+        )
+    )
+    db.session.commit()
+    logger.warning("webhook delivery %s failed: %s", delivery_id, reason[:200])
+    return "failed"
+
+
+def _apply(delivery: WebhookDelivery, payload: dict[str, Any]) -> tuple[str, dict[str, int]]:
+    """The changes a delivery makes, uncommitted; returns (status, rows per category)."""
+    topic = delivery.topic
+    workspace_id = delivery.workspace_id
+    if workspace_id is None:
+        return "ignored", {}
+    connection = db.session.scalar(
+        select(ShopifyConnection).where(ShopifyConnection.workspace_id == workspace_id)
+    )
+
+    if topic == "shop/redact":
+        redact_shop(workspace_id)
+        return "applied", {}
+    if topic == "customers/redact":
+        redact_customer(workspace_id, payload)
+        return "applied", {}
+    if topic in RECORDED_TOPICS:
+        return "applied", {}
+    if connection is None or connection.state == "uninstalled":
+        delivery.error = "The integration was removed; nothing is synced."
+        return "ignored", {}
+    if topic == "app/uninstalled":
+        remove_integration(workspace_id, notify_shopify=False)
+        return "applied", {}
+    if topic == "customers/merge":
+        return "applied", merge_customers(workspace_id, payload)
+    if topic in REFETCH_TOPICS:
+        return _refetch(workspace_id, REFETCH_TOPICS[topic], payload)
+
+    categories = [c for c in plugin_manager(current_app).categories() if topic in c.webhook_topics]
+    if not categories:
+        delivery.error = f"Lumo does not use the topic {topic!r}."
+        return "ignored", {}
+
+    counts: dict[str, int] = {}
+    stale = 0
+    for category in categories:
+        written, skipped = _apply_category(workspace_id, category, topic, payload)
+        counts[category.key] = written
+        stale += skipped
+    if stale and not any(counts.values()):
+        delivery.error = "Older than the stored record; not applied."
+        return "ignored", {}
+    return "applied", {k: v for k, v in counts.items() if v}
+
+
+def _apply_category(
+    workspace_id: int, category: Category, topic: str, payload: dict[str, Any]
+) -> tuple[int, int]:
+    context = map_context(workspace_id, category)
+    hook = plugin_manager(current_app).hook
+    if category.webhook_topics[topic] is WebhookAction.DELETE:
+        key = hook.lumo_deleted_key(category=category, payload=payload, context=context)
+        if not key:
+            raise DeliveryError(f"The {category.key} plugin found no key in the payload.")
+        removed = delete_matching(db.session, category.table, key)
+        if category.table == "shopify_customers":
+            delete_matching(
+                db.session,
+                "shopify_customer_tags",
+                {"workspace_id": workspace_id, "customer_shopify_id": key["shopify_id"]},
+            )
+        return removed, 0
+    rows = map_records(category, [payload], RecordShape.WEBHOOK, context)
+    result = write_rows(rows)
+    return _own(result, category), result.stale.get(category.table, 0)
+
+
+def _own(result: WriteResult, category: Category) -> int:
+    return result.written.get(category.table, 0)
+
+
+def _refetch(
+    workspace_id: int, category_key: str, payload: dict[str, Any]
+) -> tuple[str, dict[str, int]]:
+    """Re-read the record a thin payload names, through the category's GraphQL query."""
+    number = shopify_id(
+        payload.get("customerId")
+        or payload.get("customer_id")
+        or payload.get("admin_graphql_api_id")
+        or payload.get("id")
+    )
+    if number is None:
+        raise DeliveryError("The payload names no record.")
+    category = plugin_manager(current_app).category(category_key)
+    context = map_context(workspace_id, category)
+    query = plugin_manager(current_app).hook.lumo_changed_since_query(
+        category=category, enabled=context.enabled
+    )
+    with shopify_client(workspace_id) as client:
+        data = client.graphql(query, {"first": 1, "after": None, "query": f"id:{number}"})
+    connection = next(iter(data.values()), None) or {}
+    nodes = connection.get("nodes") or [e["node"] for e in connection.get("edges") or []]
+    nodes = [n for n in nodes if shopify_id(n.get("id")) == number]
+    if not nodes:
+        return "ignored", {}
+    result = write_rows(map_records(category, nodes, RecordShape.GRAPHQL, context))
+    return "applied", {category.key: _own(result, category)}
+
+
+def merge_customers(workspace_id: int, payload: Mapping[str, Any]) -> dict[str, int]:
+    """Move the merged-away customer's friend link, orders and checkouts to the survivor."""
+    kept = _first_id(payload, ("kept_customer_id", "resulting_customer_id", "customer_id"))
+    gone = _first_id(payload, ("deleted_customer_id", "merged_customer_id", "removed_customer_id"))
+    if kept is None or gone is None or kept == gone:
+        raise DeliveryError("A merge payload must name the kept and the merged-away customer.")
+
+    links = db.session.scalars(
+        select(CustomerFriendLink).where(
+            CustomerFriendLink.workspace_id == workspace_id,
+            CustomerFriendLink.customer_shopify_id.in_((kept, gone)),
+        )
+    ).all()
+    survivor_link = next((x for x in links if x.customer_shopify_id == kept), None)
+    for link in links:
+        if link.customer_shopify_id != gone:
+            continue
+        if survivor_link is None:
+            link.customer_shopify_id = kept
+        else:
+            db.session.delete(link)  # the survivor keeps its own friend
+    model: Any
+    for model in (Order, AbandonedCheckout):
+        db.session.execute(
+            update(model)
+            .where(model.workspace_id == workspace_id, model.customer_shopify_id == gone)
+            .values(customer_shopify_id=kept)
+        )
+    for model, column in (
+        (Customer, Customer.shopify_id),
+        (CustomerTag, CustomerTag.customer_shopify_id),
+    ):
+        db.session.execute(delete(model).where(model.workspace_id == workspace_id, column == gone))
+    logger.info("workspace %s: customer merge moved %d links", workspace_id, len(links))
+    return {"customers": 1}
+
+
+def _first_id(payload: Mapping[str, Any], names: tuple[str, ...]) -> int | None:
+    for name in names:
+        value = payload.get(name)
+        if isinstance(value, Mapping):
+            value = value.get("id")
+        if value is not None:
+            return shopify_id(value)
+    return None
+
+
+def redact_customer(workspace_id: int, payload: Mapping[str, Any]) -> None:
+    """`customers/redact`: erase the customer, their orders, checkouts and friend link."""
+    number = shopify_id((payload.get("customer") or {}).get("id"))
+    orders = [shopify_id(o) for o in payload.get("orders_to_redact") or []]
+    if number is None:
+        raise DeliveryError("customers/redact names no customer.")
+    where_ws = {"workspace_id": workspace_id}
+    for model, column in (
+        (Customer, Customer.shopify_id),
+        (CustomerTag, CustomerTag.customer_shopify_id),
+        (AbandonedCheckout, AbandonedCheckout.customer_shopify_id),
+        (CustomerFriendLink, CustomerFriendLink.customer_shopify_id),
+    ):
+        db.session.execute(delete(model).filter_by(**where_ws).where(column == number))
+    owned = select(Order.shopify_id).where(
+        Order.workspace_id == workspace_id, Order.customer_shopify_id == number
+    )
+    order_ids = set(db.session.scalars(owned)) | {o for o in orders if o is not None}
+    if order_ids:
+        db.session.execute(
+            delete(OrderLineItem).where(
+                OrderLineItem.workspace_id == workspace_id,
+                OrderLineItem.order_shopify_id.in_(order_ids),
+            )
+        )
+        db.session.execute(
+            delete(Order).where(
+                Order.workspace_id == workspace_id, Order.shopify_id.in_(order_ids)
+            )
+        )
+    logger.info("workspace %s: customer redacted with %d orders", workspace_id, len(order_ids))
+
+
+def redact_shop(workspace_id: int) -> None:
+    """`shop/redact`: erase every synced row and link of the shop's workspace."""
+    for model in (OrderLineItem, Order, CustomerTag, Customer, AbandonedCheckout, Cart, Product):
+        db.session.execute(delete(model).where(model.workspace_id == workspace_id))
+    delete_links(workspace_id)
+    logger.info("workspace %s: shop data redacted", workspace_id)
+
+
+def requeue_received(older_than: timedelta = timedelta(seconds=30), limit: int = 1000) -> int:
+    """Queue again the deliveries still `received` (their job was never queued or was lost)."""
+    cutoff = datetime.now(UTC) - older_than
+    ids = list(
+        db.session.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.source == SOURCE,
+                WebhookDelivery.status == "received",
+                WebhookDelivery.received_at <= cutoff,
+            )
+            .order_by(WebhookDelivery.id)
+            .limit(limit)
+        )
+    )
+    db.session.rollback()
+    queued = sum(1 for delivery_id in ids if enqueue_apply(delivery_id))
+    if ids:
+        logger.info("sweeper: %d of %d waiting deliveries queued", queued, len(ids))
+    return queued

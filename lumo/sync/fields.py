@@ -1,0 +1,157 @@
+"""Helpers category plugins use to read a Shopify record in any of its three shapes.
+
+GraphQL nodes and bulk lines use camelCase names, GIDs and `MoneyV2`/`MoneyBag` objects;
+webhook payloads use REST names, integer ids, money strings, `*_set` bags and instants in the
+shop's offset. These helpers turn each into the one value Lumo stores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from lumo.categories import Category
+from lumo.mapping import MapContext, RecordShape
+from lumo.shopify.ids import GID_PREFIX, parse_instant, parse_money
+
+#: The key under which the engine hands a bulk parent line its child lines (see `children`).
+BULK_CHILDREN = "__children"
+
+MISSING = object()
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
+
+
+def shopify_id(value: Any) -> int | None:
+    """A numeric id from an integer, a numeric string or a GID."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    if text.startswith(GID_PREFIX):
+        text = text.rpartition("/")[2].partition("?")[0]
+    return int(text)
+
+
+def instant(value: Any) -> datetime | None:
+    """An aware UTC datetime from a GraphQL (`Z`) or REST (shop offset) timestamp."""
+    if isinstance(value, datetime):
+        return value
+    return parse_instant(value) if value else None
+
+
+def money(value: Any) -> Decimal | None:
+    """A decimal amount from a money string, a `MoneyV2` or a `MoneyBag` (shop money)."""
+    if isinstance(value, Mapping):
+        if "shopMoney" in value or "shop_money" in value:
+            value = value.get("shopMoney") or value.get("shop_money")
+        value = (value or {}).get("amount")
+    return parse_money(value)
+
+
+def money_currency(value: Any) -> str | None:
+    """The currency of a `MoneyV2`, a `MoneyBag` (shop money) or a REST `*_set`."""
+    if not isinstance(value, Mapping):
+        return None
+    if "shopMoney" in value or "shop_money" in value:
+        value = value.get("shopMoney") or value.get("shop_money") or {}
+    code = value.get("currencyCode") or value.get("currency_code")
+    return str(code) if code else None
+
+
+def tag_list(value: Any) -> list[str]:
+    """Tags from a GraphQL list or a REST comma-separated string, trimmed, case-deduplicated."""
+    if value is None:
+        return []
+    items: Iterable[Any] = value.split(",") if isinstance(value, str) else value
+    seen: set[str] = set()
+    tags = []
+    for item in items:
+        tag = str(item).strip()
+        if tag and tag.lower() not in seen:
+            seen.add(tag.lower())
+            tags.append(tag)
+    return tags
+
+
+def lower(value: Any) -> str | None:
+    """Enum values lowercased, so GraphQL `PAID` and REST `paid` store the same word."""
+    return None if value is None else str(value).lower()
+
+
+def dig(record: Mapping[str, Any], path: str, default: Any = MISSING) -> Any:
+    """The value at a dotted path, or `default` (MISSING) when a step is absent."""
+    current: Any = record
+    for step in path.split("."):
+        if not isinstance(current, Mapping) or step not in current:
+            return default
+        current = current[step]
+    return current
+
+
+def children(record: Mapping[str, Any], field: str, typename: str) -> list[dict[str, Any]] | None:
+    """The nodes of a nested connection, from a GraphQL node or a bulk parent line.
+
+    A GraphQL node carries `field { nodes }` or `field { edges { node } }`; a bulk parent line
+    carries its child lines under `__children` (the engine groups them), filtered here by GID
+    type. Returns None when the record does not carry the connection at all.
+    """
+    if BULK_CHILDREN in record:
+        prefix = f"{GID_PREFIX}{typename}/"
+        return [
+            child
+            for child in record[BULK_CHILDREN]
+            if str(child.get("id", "")).startswith(prefix) or child.get("__typename") == typename
+        ]
+    connection = record.get(field)
+    if connection is None:
+        return None
+    if isinstance(connection, list):
+        return list(connection)
+    if "nodes" in connection:
+        return list(connection["nodes"] or [])
+    return [edge["node"] for edge in connection.get("edges") or []]
+
+
+def looks_personal(text: str | None) -> bool:
+    """True for a display name that is really an email address or a phone number."""
+    if not text:
+        return False
+    return "@" in text or bool(_PHONE_LIKE.match(text.strip()))
+
+
+def build_values(
+    category: Category, context: MapContext, raw: Mapping[str, Any], **always: Any
+) -> dict[str, Any]:
+    """Turn `{lumo_field: value}` into row values, keeping only enabled properties.
+
+    Columns that no property declares (bookkeeping such as `shopify_updated_at`) are kept;
+    `extra.<key>` fields are gathered into the `extra` JSON column. Absent fields stay absent.
+    """
+    by_field = {prop.lumo_field: prop for prop in category.properties}
+    values: dict[str, Any] = {"workspace_id": context.workspace_id, **always}
+    extra: dict[str, Any] = {}
+    for name, value in raw.items():
+        prop = by_field.get(name)
+        if prop is not None and not prop.required and prop.key not in context.enabled:
+            continue
+        if name.startswith("extra."):
+            extra[name.removeprefix("extra.")] = value
+        else:
+            values[name] = value
+    if extra:
+        values["extra"] = extra
+    return values
+
+
+def present(record: Mapping[str, Any], raw: dict[str, Any], name: str, key: str, fn: Any) -> None:
+    """Set `raw[name] = fn(record[key])` only when the record carries `key`."""
+    if key in record:
+        raw[name] = fn(record[key])
+
+
+def is_webhook(shape: RecordShape) -> bool:
+    return shape is RecordShape.WEBHOOK

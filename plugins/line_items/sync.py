@@ -1,0 +1,173 @@
+"""Fetching and mapping order line items.
+
+Line items travel with their order: nested under `lineItems` in GraphQL, as child lines of the
+order in a bulk result, and in `line_items` of every order webhook. Each mapping returns the
+order's key row first with `replace_children`, so an edited order's removed items disappear
+and an older order payload changes none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lumo import hookimpl
+from lumo.categories import Category
+from lumo.mapping import MapContext, RecordShape, Row
+from lumo.sync.fields import build_values, children, instant, money, money_currency, shopify_id
+
+KEY = "line_items"
+ORDERS_TABLE = "shopify_orders"
+
+SELECTIONS = {
+    "product": "product { id }",
+    "variant": "variant { id }",
+    "product_title": "title",
+    "sku": "sku",
+    "quantity": "quantity",
+    "price": "originalUnitPriceSet { shopMoney { amount currencyCode } }",
+    "variant_title": "variantTitle",
+    "vendor": "vendor",
+}
+
+
+def item_fields(enabled: frozenset[str]) -> str:
+    return " ".join(["id", *(SELECTIONS[k] for k in SELECTIONS if k in enabled)])
+
+
+@hookimpl
+def lumo_bulk_query(category: Category, enabled: frozenset[str]) -> str | None:
+    if category.key != KEY:
+        return None
+    return (
+        "{ orders { edges { node { id updatedAt lineItems { edges { node { "
+        + item_fields(enabled)
+        + " } } } } } } }"
+    )
+
+
+@hookimpl
+def lumo_changed_since_query(category: Category, enabled: frozenset[str]) -> str | None:
+    if category.key != KEY:
+        return None
+    return (
+        "query($first: Int!, $after: String, $query: String) { orders(first: $first, "
+        "after: $after, query: $query, sortKey: UPDATED_AT) { nodes { id updatedAt "
+        "lineItems(first: 50) { nodes { "
+        + item_fields(enabled)
+        + " } } } pageInfo { hasNextPage endCursor } } }"
+    )
+
+
+def _item_from_graphql(item: Mapping[str, Any]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    if "product" in item:
+        raw["product_shopify_id"] = shopify_id((item["product"] or {}).get("id"))
+    if "variant" in item:
+        raw["variant_shopify_id"] = shopify_id((item["variant"] or {}).get("id"))
+    for source, target in (
+        ("title", "product_title"),
+        ("sku", "sku"),
+        ("variantTitle", "variant_title"),
+        ("vendor", "extra.vendor"),
+    ):
+        if source in item:
+            raw[target] = item[source]
+    if "quantity" in item:
+        raw["quantity"] = int(item["quantity"] or 0)
+    if "originalUnitPriceSet" in item:
+        raw["price"] = money(item["originalUnitPriceSet"])
+        raw["currency"] = money_currency(item["originalUnitPriceSet"])
+    return raw
+
+
+def _item_from_webhook(item: Mapping[str, Any], context: MapContext) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    if "product_id" in item:
+        raw["product_shopify_id"] = shopify_id(item["product_id"])
+    if "variant_id" in item:
+        raw["variant_shopify_id"] = shopify_id(item["variant_id"])
+    for source, target in (
+        ("title", "product_title"),
+        ("sku", "sku"),
+        ("variant_title", "variant_title"),
+        ("vendor", "extra.vendor"),
+    ):
+        if source in item:
+            raw[target] = item[source]
+    if "quantity" in item:
+        raw["quantity"] = int(item["quantity"] or 0)
+    if "price_set" in item:
+        raw["price"] = money(item["price_set"])
+        raw["currency"] = money_currency(item["price_set"])
+    elif "price" in item:
+        raw["price"] = money(item["price"])
+        raw["currency"] = context.shop_currency
+    return raw
+
+
+def _item_row(
+    category: Category, context: MapContext, order_id: int, item: Mapping[str, Any], raw: dict
+) -> Row:
+    values = build_values(
+        category,
+        context,
+        raw,
+        shopify_id=shopify_id(item.get("id")),
+        order_shopify_id=order_id,
+    )
+    return Row(category.table, values)
+
+
+@hookimpl
+def lumo_map_record(
+    category: Category, record: Mapping[str, Any], shape: RecordShape, context: MapContext
+) -> list[Row] | None:
+    if category.key != KEY:
+        return None
+    if "__parentId" in record:
+        # A bulk child line whose order line was already written: keep the item on its own.
+        order_id = shopify_id(record["__parentId"])
+        assert order_id is not None
+        return [_item_row(category, context, order_id, record, _item_from_graphql(record))]
+
+    order_id = shopify_id(record.get("id"))
+    if order_id is None:
+        raise ValueError("An order record without an id cannot be stored.")
+    if shape is RecordShape.WEBHOOK:
+        items = record.get("line_items")
+        if items is None:
+            return []
+        rows = [
+            _item_row(category, context, order_id, i, _item_from_webhook(i, context))
+            for i in items
+        ]
+    else:
+        nodes = children(record, "lineItems", "LineItem")
+        if nodes is None:
+            return []
+        rows = [_item_row(category, context, order_id, i, _item_from_graphql(i)) for i in nodes]
+
+    updated = instant(record.get("updatedAt") or record.get("updated_at"))
+    order_values: dict[str, Any] = {"workspace_id": context.workspace_id, "shopify_id": order_id}
+    if updated is not None:
+        order_values["shopify_updated_at"] = updated
+    parent = Row(
+        ORDERS_TABLE,
+        order_values,
+        updated_at=updated,
+        replace_children={category.table: "order_shopify_id"},
+    )
+    return [parent, *rows]
+
+
+@hookimpl
+def lumo_deleted_key(
+    category: Category, payload: Mapping[str, Any], context: MapContext
+) -> dict[str, Any] | None:
+    if category.key != KEY:
+        return None
+    return {
+        "workspace_id": context.workspace_id,
+        "order_shopify_id": shopify_id(payload.get("id")),
+    }
