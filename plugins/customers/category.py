@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lumo import hookimpl
-from lumo.categories import Category, Property, PropertyType, WebhookAction
+from lumo.categories import Category, Direction, Property, PropertyType, WebhookAction
 
 CUSTOMERS = Category(
     key="customers",
@@ -61,6 +61,25 @@ CUSTOMERS = Category(
             personal=True,
             default_enabled=False,
             description="Personal information: off until the merchant turns it on.",
+        ),
+        Property(
+            "line_follow_status",
+            "LINE follow status",
+            "metafields.$app:line.follow_status",
+            "line_friends.follow_status",
+            required=True,
+            direction=Direction.TO_SHOPIFY,
+            description="Written to linked customers: following or blocked.",
+        ),
+        Property(
+            "line_friend_added_date",
+            "LINE friend added date",
+            "metafields.$app:line.friend_added_date",
+            "line_friends.friend_added_at",
+            PropertyType.DATETIME,
+            required=True,
+            direction=Direction.TO_SHOPIFY,
+            description="Written to linked customers: the day they first followed.",
         ),
         Property("note", "Note", "note", "extra.note", offered=True, default_enabled=False),
         Property(
