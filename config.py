@@ -152,7 +152,7 @@ SETTINGS: tuple[Setting, ...] = (
         "the Shopify app's client secret; signs OAuth and webhooks",
         required_in_production=True,
     ),
-    Setting("SHOPIFY_API_VERSION", "2025-10", "pinned Admin API version", _api_version),
+    Setting("SHOPIFY_API_VERSION", "2026-10", "pinned Admin API version", _api_version),
     Setting(
         "SHOPIFY_SHOP_URL_TEMPLATE",
         "https://{shop}",

@@ -20,6 +20,8 @@ from config import SETTINGS, SettingsError
 from lumo.app import create_app, current_flask_app, plugin_manager
 from lumo.extensions import db
 from lumo.logs import configure_logging
+from lumo.sandbox.cli import sandbox_command
+from lumo.segments.cli import segment_command
 from lumo.sync.cli import sync_command
 
 logger = logging.getLogger(__name__)
@@ -33,14 +35,17 @@ def _make_app() -> object:
 
 
 @click.group(cls=FlaskGroup, create_app=_make_app, add_version_option=False)
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Log what Lumo does (info level).")
+def main(verbose: bool) -> None:
     """Lumo: LINE friends, a synced Shopify store and a Marketing Agent."""
-    configure_logging()
+    configure_logging(logging.INFO if verbose else logging.WARNING)
 
 
 main.add_command(db_commands, "db")
 main.add_command(sync_command)
 main.add_command(agent_command, "agent")
+main.add_command(segment_command)
+main.add_command(sandbox_command)
 
 
 @main.command("init")
@@ -92,6 +97,7 @@ def worker_command(burst: bool) -> None:
             "Redis is not reachable at REDIS_URL, so there is no queue to work on; jobs run "
             "inside the web process instead. Start Redis to use separate workers."
         )
+    logging.getLogger().setLevel(logging.INFO)
     jobs.set_worker_app(current_flask_app())
     from lumo.sync.schedule import start_scheduler
 

@@ -189,7 +189,7 @@ def _start_stand_ins(app: Flask, options: DemoOptions, state: DemoState) -> None
     state.shopify = start_shopify_sandbox(
         api_key=config["SHOPIFY_API_KEY"], api_secret=config["SHOPIFY_API_SECRET"]
     )
-    state.customer_ids = _seed_demo_store(state.shopify, options.customers)
+    state.customer_ids = seed_demo_store(state.shopify, options.customers)
 
     workspace = db.session.get(Workspace, state.workspace_id)
     assert workspace is not None
@@ -212,7 +212,7 @@ def _start_stand_ins(app: Flask, options: DemoOptions, state: DemoState) -> None
     os.environ.update(overrides)
 
 
-def _seed_demo_store(shopify: Any, customers: int) -> list[int]:
+def seed_demo_store(shopify: Any, customers: int) -> list[int]:
     """Fill the stand-in store; real retail data for small stores, the generator for big ones."""
     if customers > REAL_DATA_LIMIT:
         shop = shopify.add_generated_shop(DEMO_SHOP, customers=customers, currency="JPY")

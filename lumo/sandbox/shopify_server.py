@@ -48,7 +48,16 @@ from lumo.sandbox.store_generator import GeneratedShop, StoreGenerator, StoreSpe
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_VERSIONS = ("2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04")
+SUPPORTED_VERSIONS = (
+    "2025-01",
+    "2025-04",
+    "2025-07",
+    "2025-10",
+    "2026-01",
+    "2026-04",
+    "2026-07",
+    "2026-10",
+)
 BULK_ROOTS = {
     "customers": "customers",
     "orders": "orders",
@@ -697,7 +706,7 @@ class ShopifySandbox:
         *,
         api_key: str = "lumo-dev-app",
         api_secret: str = "lumo-dev-secret",
-        api_version: str = "2025-10",
+        api_version: str = "2026-10",
         bucket_size: float = 2000.0,
         restore_rate: float = 100.0,
         clock: Callable[[], float] = time.monotonic,
