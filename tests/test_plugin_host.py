@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lumo import hookspecs
-from lumo.categories import PropertyType
+from lumo.categories import PropertyType, WebhookAction
 from lumo.mapping import MapContext, RecordShape
 from lumo.plugin_manager import build_plugin_manager
 
@@ -133,3 +133,33 @@ def test_every_hook_is_documented_for_plugin_authors() -> None:
     for name, func in hooks:
         assert func.__doc__ and len(func.__doc__.split()) >= 20, name
         assert name in guide, f"docs/plugins.md does not mention {name}"
+
+
+def test_every_delete_topic_has_a_plugin_that_names_the_row() -> None:
+    pm = build_plugin_manager(entry_points=False)
+    context = MapContext(workspace_id=4, enabled=frozenset())
+
+    for category in pm.categories():
+        if WebhookAction.DELETE not in category.webhook_topics.values():
+            continue
+        key = pm.hook.lumo_deleted_key(category=category, payload={"id": 42}, context=context)
+        # An order's delete names the order; its line items go by their parent's id.
+        expected = "order_shopify_id" if category.key == "line_items" else "shopify_id"
+        assert key == {"workspace_id": 4, expected: 42}, category.key
+
+
+def test_every_hook_has_a_test_of_its_own() -> None:
+    tests = Path(__file__).resolve().parent
+    sources = (
+        "\n".join(
+            path.read_text()
+            for path in tests.rglob("test_*.py")
+            if path.name != Path(__file__).name
+        )
+        + (tests / "test_plugin_host.py").read_text().split("def test_every_hook_has_a_test")[0]
+    )
+    hooks = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)]
+
+    for name in hooks:
+        if name.startswith("lumo_"):
+            assert name in sources, f"no test calls the hook {name}"
