@@ -9,19 +9,15 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from agent.broadcasts import draft_broadcast
-from lumo.extensions import db
-from lumo.models import FriendLumoTag, LumoTag
+from lumo.friends.errors import LumoTagNameInvalid
+from lumo.friends.lumo_tags import add_lumo_tag_to_friends, create_lumo_tag, find_lumo_tag
 from lumo.segments import service
 from lumo.segments.errors import SegmentValidationError
 from lumo.segments.model import Segment
 from lumo.segments.printer import format_segment
 
 logger = logging.getLogger(__name__)
-
-MAX_LUMO_TAG = 100
 
 
 def checked_segment(workspace_id: int, definition: Any, *, now: datetime | None = None) -> Segment:
@@ -45,43 +41,19 @@ def save_segment_action(
 
 def add_lumo_tag_action(workspace_id: int, definition: Any, tag_name: str) -> dict[str, Any]:
     """Put the Lumo tag on every friend in the Segment (creating the tag if it is new)."""
-    name = (tag_name or "").strip()
-    if not name or len(name) > MAX_LUMO_TAG:
-        raise SegmentValidationError(
-            f"Give the Lumo tag a name of 1 to {MAX_LUMO_TAG} characters."
-        )
     segment = checked_segment(workspace_id, definition)
+    try:
+        tag = find_lumo_tag(workspace_id, tag_name) or create_lumo_tag(workspace_id, tag_name)
+    except LumoTagNameInvalid as error:
+        raise SegmentValidationError(str(error)) from error
+
     members = service.member_ids(workspace_id, segment)
-    tag = db.session.scalar(
-        select(LumoTag).where(
-            LumoTag.workspace_id == workspace_id, LumoTag.name_key == name.lower()
-        )
-    )
-    if tag is None:
-        tag = LumoTag(workspace_id=workspace_id, name=name, name_key=name.lower())
-        db.session.add(tag)
-        db.session.flush()
-    tagged = set(
-        db.session.scalars(
-            select(FriendLumoTag.friend_id).where(
-                FriendLumoTag.workspace_id == workspace_id, FriendLumoTag.lumo_tag_id == tag.id
-            )
-        )
-    )
-    added = [friend for friend in members if friend not in tagged]
-    db.session.add_all(
-        FriendLumoTag(workspace_id=workspace_id, friend_id=friend, lumo_tag_id=tag.id)
-        for friend in added
-    )
-    db.session.commit()
-    logger.info(
-        "lumo tag %s added to %d friends in workspace %s", tag.id, len(added), workspace_id
-    )
+    result = add_lumo_tag_to_friends(workspace_id, tag.id, members)
     return {
         "lumo_tag_id": tag.id,
         "lumo_tag": tag.name,
         "members": len(members),
-        "added": len(added),
+        "added": result.changed,
     }
 
 

@@ -23,7 +23,6 @@ from lumo.shopify import ShopifyClient
 logger = logging.getLogger(__name__)
 
 LINE_TIMEOUT = 10.0
-SHOPIFY_TIMEOUT = 30.0
 
 
 def line_client_for(workspace: Workspace, *, max_retries: int = 2) -> LineClient:
@@ -54,32 +53,15 @@ def connected_store(workspace_id: int) -> ShopifyConnection | None:
 
 
 def shopify_client_for(
-    workspace_id: int, *, max_retries: int = 2, sleep: Callable[[float], None] = time.sleep
+    workspace_id: int, *, sleep: Callable[[float], None] = time.sleep
 ) -> ShopifyClient:
     """A client for the workspace's store; a refused token marks the connection broken."""
+    from lumo.sync.connection import client_for
+
     connection = connected_store(workspace_id)
-    if connection is None or connection.access_token is None:
+    if connection is None:
         raise ShopifyNotConnected(
             f"Workspace {workspace_id} has no connected Shopify store; connect one from "
             "Integrations → Shopify."
         )
-    connection_id = connection.id
-
-    def mark_broken(reason: str) -> None:
-        broken = db.session.get(ShopifyConnection, connection_id)
-        if broken is not None:
-            broken.state = "broken"
-            broken.broken_reason = reason
-            db.session.commit()
-        logger.warning("shopify connection %s marked broken", connection_id)
-
-    return ShopifyClient(
-        connection.shop_domain,
-        connection.access_token,
-        api_version=connection.api_version or current_app.config["SHOPIFY_API_VERSION"],
-        url_template=current_app.config["SHOPIFY_SHOP_URL_TEMPLATE"],
-        timeout=SHOPIFY_TIMEOUT,
-        max_retries=max_retries,
-        sleep=sleep,
-        on_auth_failure=mark_broken,
-    )
+    return client_for(connection, sleep=sleep)
