@@ -193,6 +193,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LUMO_DISABLED_PLUGINS", "", "comma-separated plugin names not to load"),
     Setting("LUMO_TRACE_HOOKS", "0", "log every plugin hook call (debugging)", _boolean),
+    Setting(
+        "LUMO_MAX_REQUEST_BYTES",
+        str(16 * 1024 * 1024),
+        "largest request body Lumo reads (webhooks, forms); bigger ones get HTTP 413",
+        _positive_int,
+    ),
     Setting("LUMO_SYNC_BATCH_SIZE", "2000", "rows written per database batch", _positive_int),
     Setting("LUMO_INSTANCE_PATH", "", "folder for the SQLite file and generated dev keys"),
 )
@@ -226,6 +232,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             + ". Set them in the environment or in a .env file."
         )
 
+    if production:
+        _refuse_unsafe_production_values(values)
+
     instance = Path(values["LUMO_INSTANCE_PATH"] or DEFAULT_INSTANCE)
     values["LUMO_INSTANCE_PATH"] = str(instance)
     if not values["DATABASE_URL"]:
@@ -237,6 +246,32 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             instance / "encryption.key", Fernet.generate_key().decode()
         )
     return values
+
+
+#: Public development defaults that would let anyone forge webhooks or sessions in production.
+_DEVELOPMENT_DEFAULTS = {
+    "SHOPIFY_API_KEY": "lumo-dev-app",
+    "SHOPIFY_API_SECRET": "lumo-dev-secret",
+}
+_MIN_SECRET_LENGTH = 32
+
+
+def _refuse_unsafe_production_values(values: dict[str, Any]) -> None:
+    for name, default in _DEVELOPMENT_DEFAULTS.items():
+        if values[name] == default:
+            raise SettingsError(
+                f"{name} still has its public development value; set the one from your Shopify "
+                "app's settings (Partner Dashboard → App setup)."
+            )
+    if len(values["SECRET_KEY"]) < _MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"SECRET_KEY is shorter than {_MIN_SECRET_LENGTH} characters; generate one with "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+        )
+    if not str(values["LUMO_PUBLIC_URL"]).startswith("https://"):
+        raise SettingsError(
+            "LUMO_PUBLIC_URL must be the https:// address Shopify and LINE reach Lumo at."
+        )
 
 
 def _generated_secret(path: Path, fresh: str) -> str:

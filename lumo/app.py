@@ -37,6 +37,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["TESTING"] = settings["LUMO_ENV"] == "testing"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    app.config["REMEMBER_COOKIE_HTTPONLY"] = True
+    secure = settings["LUMO_ENV"] == "production"
+    app.config["SESSION_COOKIE_SECURE"] = secure
+    app.config["REMEMBER_COOKIE_SECURE"] = secure
+    # Werkzeug refuses bigger bodies with 413 before anyone reads them.
+    app.config["MAX_CONTENT_LENGTH"] = settings["LUMO_MAX_REQUEST_BYTES"]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     configure_encryption(settings["LUMO_ENCRYPTION_KEY"])

@@ -58,3 +58,34 @@ def test_postgres_urls_use_the_psycopg_driver(tmp_path: Path) -> None:
 def test_every_setting_has_help() -> None:
     assert all(setting.help for setting in SETTINGS)
     assert len({setting.name for setting in SETTINGS}) == len(SETTINGS)
+
+
+PRODUCTION = {
+    "LUMO_ENV": "production",
+    "DATABASE_URL": "postgresql://lumo@db/lumo",
+    "SECRET_KEY": "s" * 64,
+    "LUMO_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "SHOPIFY_API_KEY": "real-key",
+    "SHOPIFY_API_SECRET": "real-secret",
+    "LUMO_PUBLIC_URL": "https://lumo.example.com",
+}
+
+
+def test_a_complete_production_configuration_starts(tmp_path: Path) -> None:
+    settings = load_settings({**PRODUCTION, "LUMO_INSTANCE_PATH": str(tmp_path)})
+
+    assert settings["LUMO_ENV"] == "production"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SHOPIFY_API_SECRET", "lumo-dev-secret"),
+        ("SHOPIFY_API_KEY", "lumo-dev-app"),
+        ("SECRET_KEY", "short"),
+        ("LUMO_PUBLIC_URL", "http://lumo.example.com"),
+    ],
+)
+def test_production_refuses_unsafe_values(name: str, value: str, tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({**PRODUCTION, name: value, "LUMO_INSTANCE_PATH": str(tmp_path)})

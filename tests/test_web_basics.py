@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -62,16 +63,46 @@ def test_signed_in_merchants_see_their_own_workspace(signed_in: FlaskClient) -> 
     assert "Abandoned checkouts" in page
 
 
-def test_sign_in_never_redirects_off_site(client: FlaskClient, workspace: Workspace) -> None:
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/", "/%09/evil.example", "/\\evil.example", "https://evil.example/", "x"],
+)
+def test_sign_in_never_redirects_off_site(
+    client: FlaskClient, workspace: Workspace, target: str
+) -> None:
     create_account(workspace.id, "m@example.test", "right-password")
     db.session.commit()
 
     response = client.post(
-        "/sign-in?next=//evil.example/",
+        f"/sign-in?next={target}",
         data={"email": "m@example.test", "password": "right-password"},
     )
 
     assert response.headers["Location"] == "/"
+
+
+def test_sign_in_returns_to_the_page_asked_for(client: FlaskClient, workspace: Workspace) -> None:
+    create_account(workspace.id, "m@example.test", "right-password")
+    db.session.commit()
+
+    response = client.post(
+        "/sign-in?next=/friends/", data={"email": "m@example.test", "password": "right-password"}
+    )
+
+    assert response.headers["Location"] == "/friends/"
+
+
+def test_oversized_bodies_are_refused_before_being_read(_schema: str, tmp_path: Path) -> None:
+    app = make_test_app(_schema, tmp_path, LUMO_MAX_REQUEST_BYTES=1024)
+
+    with app.app_context():
+        response = app.test_client().post(
+            "/webhooks/shopify",
+            data=b"x" * 4096,
+            headers={"X-Shopify-Hmac-Sha256": "bad", "Content-Type": "application/json"},
+        )
+
+    assert response.status_code == 413
 
 
 def test_forms_without_a_csrf_token_are_refused(_schema: str, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -54,15 +55,21 @@ def sign_in() -> ResponseReturnValue:
         if account is not None and check_password_hash(account.password_hash, password):
             login_user(account, remember=bool(request.form.get("remember")))
             logger.info("account %s signed in", account.id)
-            target = request.args.get("next", "")
-            # Only local paths: never bounce a merchant to another site after sign-in.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("pages.home")
-            return redirect(target)
+            return redirect(_local_target(request.args.get("next", "")))
         flash("That email and password don't match an account. Check both and try again.")
         return render_template("sign_in.html", email=email), 401
 
     return render_template("sign_in.html", email="")
+
+
+def _local_target(target: str) -> str:
+    """Only a path on this site: never bounce a merchant to another site after sign-in."""
+    # Browsers drop tabs and newlines and read backslashes as slashes, so judge what they see.
+    cleaned = "".join(ch for ch in target if ch not in "\t\r\n").replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc or not cleaned.startswith("/") or cleaned.startswith("//"):
+        return url_for("pages.home")
+    return cleaned
 
 
 @bp.post("/sign-out")
