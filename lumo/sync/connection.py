@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
 
 from lumo.app import plugin_manager
 from lumo.extensions import db
@@ -47,18 +47,44 @@ class NotConnected(RuntimeError):
     """The workspace has no usable Shopify connection; the message says what to do."""
 
 
+SHOP_TAKEN = (
+    "This store is already connected to another Lumo workspace. Remove the integration there "
+    "first: a store syncs into one workspace."
+)
+
+
 def connection_for(workspace_id: int) -> ShopifyConnection | None:
     return db.session.scalar(
         select(ShopifyConnection).where(ShopifyConnection.workspace_id == workspace_id)
     )
 
 
+#: Connection states that own a shop: an install merely started owns nothing.
+OWNING_STATES = ("connected", "broken")
+
+
 def connection_for_shop(shop_domain: str) -> ShopifyConnection | None:
+    """The workspace connection a shop's webhooks belong to; never a half-finished install.
+
+    A removed integration still answers (after the owning ones), so Shopify's compliance
+    webhooks, which arrive days after an uninstall, can delete what they name.
+    """
+    owning_first = case((ShopifyConnection.state.in_(OWNING_STATES), 0), else_=1)
     return db.session.scalar(
         select(ShopifyConnection)
-        .where(ShopifyConnection.shop_domain == shop_domain.lower())
-        .order_by(ShopifyConnection.id.desc())
+        .where(
+            ShopifyConnection.shop_domain == shop_domain.lower(),
+            ShopifyConnection.state != "pending",
+        )
+        .order_by(owning_first, ShopifyConnection.id.desc())
         .limit(1)
+    )
+
+
+def _owned_elsewhere(shop_domain: str, workspace_id: int) -> bool:
+    owner = connection_for_shop(shop_domain)
+    return (
+        owner is not None and owner.state in OWNING_STATES and owner.workspace_id != workspace_id
     )
 
 
@@ -78,6 +104,8 @@ def public_url(path: str) -> str:
 def connect_url(workspace_id: int, shop: str) -> str:
     """Start the install: remember a state nonce and return Shopify's authorize URL."""
     domain = normalize_shop_domain(shop)
+    if _owned_elsewhere(domain, workspace_id):
+        raise OAuthError(SHOP_TAKEN)
     connection = connection_for(workspace_id)
     if connection is None:
         connection = ShopifyConnection(workspace_id=workspace_id, shop_domain=domain)
@@ -114,13 +142,21 @@ def complete_connection(
     """Finish the install from the OAuth callback's query; raise `OAuthError` on any check."""
     config = current_app.config
     shop = normalize_shop_domain(query.get("shop", ""))
-    connection = db.session.scalar(
-        select(ShopifyConnection).where(
-            ShopifyConnection.shop_domain == shop, ShopifyConnection.oauth_nonce.is_not(None)
+    # The state nonce, unguessable and single-use, names the workspace that started the install.
+    state = query.get("state", "")
+    connection = (
+        db.session.scalar(
+            select(ShopifyConnection).where(
+                ShopifyConnection.shop_domain == shop, ShopifyConnection.oauth_nonce == state
+            )
         )
+        if state
+        else None
     )
     if connection is None or not connection.oauth_nonce:
         raise OAuthError("No install of this store was started here; start it again from Lumo.")
+    if _owned_elsewhere(shop, connection.workspace_id):
+        raise OAuthError(SHOP_TAKEN)
     verify_callback(
         query, secret=config["SHOPIFY_API_SECRET"], expected_state=connection.oauth_nonce
     )
