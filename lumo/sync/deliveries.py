@@ -132,6 +132,20 @@ def enqueue_apply(delivery_id: int) -> bool:
     return True
 
 
+def _enqueue_by_source(delivery_id: int, source: str) -> bool:
+    if source == SOURCE:
+        return enqueue_apply(delivery_id)
+    if source == "line":
+        from lumo.friends.events import apply_line_delivery
+
+        try:
+            jobs.enqueue("webhooks", apply_line_delivery, delivery_id)
+        except (RedisError, OSError):
+            return False
+        return True
+    return False
+
+
 @jobs.job
 def apply_delivery_job(delivery_id: int) -> None:
     with log_context(delivery=delivery_id):
@@ -162,6 +176,12 @@ def apply_delivery(delivery_id: int) -> str:
     except ShopifyError as error:
         db.session.rollback()
         return _fail(delivery_id, f"Shopify could not be asked for the record: {error}")
+    except Exception as error:
+        # Anything else (a payload of an unexpected shape, a value the database refuses): keep
+        # the delivery as failed with the reason, so it is inspected rather than retried forever.
+        db.session.rollback()
+        logger.exception("webhook delivery %s could not be applied", delivery_id)
+        return _fail(delivery_id, f"{type(error).__name__}: {error}")
 
     delivery.status = status
     delivery.attempts = (delivery.attempts or 0) + 1
@@ -380,22 +400,24 @@ def redact_shop(workspace_id: int) -> None:
 
 
 def requeue_received(older_than: timedelta = timedelta(seconds=30), limit: int = 1000) -> int:
-    """Queue again the deliveries still `received` (their job was never queued or was lost)."""
+    """Queue again the deliveries still `received` (their job was never queued or was lost).
+
+    Shopify and LINE deliveries alike: both are acknowledged once saved, so a lost job must
+    never mean a lost event.
+    """
     cutoff = datetime.now(UTC) - older_than
-    ids = list(
-        db.session.scalars(
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.source == SOURCE,
-                WebhookDelivery.status == "received",
-                WebhookDelivery.received_at <= cutoff,
-            )
-            .order_by(WebhookDelivery.id)
-            .limit(limit)
+    waiting = db.session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.source)
+        .where(
+            WebhookDelivery.status == "received",
+            WebhookDelivery.received_at <= cutoff,
         )
-    )
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+    ).all()
     db.session.rollback()
-    queued = sum(1 for delivery_id in ids if enqueue_apply(delivery_id))
+    ids = [delivery_id for delivery_id, _ in waiting]
+    queued = sum(1 for delivery_id, source in waiting if _enqueue_by_source(delivery_id, source))
     if ids:
         logger.info("sweeper: %d of %d waiting deliveries queued", queued, len(ids))
     return queued
