@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, not_, select
 
-from lumo.segments.compiler import CompileContext, holds_for
+from lumo.segments.compiler import CompileContext, among, holds_for
 from lumo.segments.fields import CUSTOMER, FRIEND, Builder, FieldType
 from lumo.segments.model import Condition, FunctionCondition, Op
 
@@ -67,7 +67,7 @@ def label_list(
         if subject == FRIEND:
             if positive:
                 return context.friend_in(ids)
-            return context.friend_where(not_(context.friends.c.id.in_(ids)))
+            return context.friend_where(not_(among(context.friends.c.id, ids)))
         if positive:
             return context.customer_in(ids)
         return and_(context.has_customer(), not_(context.customer_in(ids)))

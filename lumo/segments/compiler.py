@@ -13,8 +13,16 @@ Semantics (also in docs for marketers):
   except linked customers with the tag, unlinked friends included.
 - Every condition compiles to a strict true/false (never SQL NULL), so AND / OR / NOT follow
   plain logic. A value that is not set fails every comparison; `IS NOT SET` finds it.
-- Each condition becomes `line_friends.id IN (uncorrelated subquery)` or a test on the friend
-  row; PostgreSQL runs these as hash semi-joins or hashed subplans, SQLite as one-off indexes.
+- A friend condition becomes a test on the friend row or an EXISTS over its rows. Customer
+  conditions joined by AND / OR are compiled together, over the friend's link row: one
+  `EXISTS (SELECT * FROM (SELECT friend_id FROM customer_friend_links WHERE … AND EXISTS (…)
+  AND …))`. A friend has at most one link per workspace (`ux_links_ws_friend`) and every
+  customer condition fails without one, so "some link passes A and B" is "some link passes A
+  and some link passes B"; the planner can then start from the most selective condition and
+  reach the friend through the link indexes instead of joining friends to links once per
+  condition. `NOT` stays outside these groups.
+- Set membership is always `EXISTS`, never `IN (subquery)` (see `among`): PostgreSQL turns
+  EXISTS and NOT EXISTS into semi- and anti-joins, SQLite into index probes per row.
 
 The same conditions can also be evaluated over Shopify customers (`subject="customer"`), which
 `reachability` uses: there, friend conditions hold for a customer whose linked friend matches.
@@ -25,7 +33,7 @@ from __future__ import annotations
 import logging
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -33,9 +41,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
     Select,
     Table,
     and_,
+    exists,
     func,
     not_,
     or_,
@@ -45,7 +55,7 @@ from sqlalchemy import (
 
 from lumo.models import Customer, CustomerFriendLink, LineFriend
 from lumo.segments.dates import date_bounds, local_today
-from lumo.segments.fields import FieldType, SegmentFieldRegistry
+from lumo.segments.fields import CUSTOMER, FieldType, SegmentFieldRegistry
 from lumo.segments.model import (
     And,
     Condition,
@@ -60,6 +70,8 @@ from lumo.segments.model import (
 logger = logging.getLogger(__name__)
 
 Subject = Literal["friend", "customer"]
+#: The row a context's helpers test: a friend, a customer, or the link between them.
+Row = Literal["friend", "customer", "link"]
 
 _SQL_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
@@ -80,18 +92,19 @@ class CompileContext:
     """What a field's `build` function needs: the workspace, its clock and SQL helpers.
 
     `friends` is the row being selected when `subject` is "friend"; `customers` when it is
-    "customer". Field builders should express themselves through `friend_where`,
-    `friend_in`, `customer_where`, `customer_in` and `has_customer` so they work for both.
+    "customer"; `links` when it is "link" (customer conditions compiled together, see
+    `seen_from_link`). Field builders should express themselves through `friend_where`,
+    `friend_in`, `customer_where`, `customer_in` and `has_customer` so they work for all three.
     """
 
     workspace_id: int
     zone: ZoneInfo
     now: datetime
     registry: SegmentFieldRegistry
-    subject: Subject = "friend"
-    friends: Table = field(default=FRIENDS)
-    customers: Table = field(default=CUSTOMERS)
-    links: Table = field(default=LINKS)
+    subject: Row = "friend"
+    friends: FromClause = field(default=FRIENDS)
+    customers: FromClause = field(default=CUSTOMERS)
+    links: FromClause = field(default=LINKS)
 
     @property
     def today(self) -> date:
@@ -100,27 +113,49 @@ class CompileContext:
     def in_workspace(self, table: Any) -> ColumnElement[bool]:
         return table.c.workspace_id == self.workspace_id  # type: ignore[no-any-return]
 
+    def seen_from_link(self) -> CompileContext:
+        """This context over a friend's link row, for compiling customer conditions together.
+
+        The link and friend tables are fresh aliases so no subquery a field builds (which
+        may read `customer_friend_links` or `line_friends` itself) correlates to them.
+        """
+        return replace(
+            self, subject="link", links=self.links.alias(), friends=self.friends.alias()
+        )
+
     # -- reaching the subject ---------------------------------------------------------------
 
     def friend_where(self, *criteria: ColumnElement[bool]) -> ColumnElement[bool]:
         """The friend row (`self.friends`) meets every criterion."""
         if self.subject == "friend":
             return and_(true(), *criteria)
+        if self.subject == "link":
+            return exists().where(
+                self.friends.c.id == self.links.c.friend_id,
+                self.in_workspace(self.friends),
+                *criteria,
+            )
         linked = (
             select(self.links.c.customer_shopify_id)
             .join(self.friends, self.friends.c.id == self.links.c.friend_id)
             .where(self.in_workspace(self.links), *criteria)
         )
-        return self.customers.c.shopify_id.in_(linked)
+        return among(self.customers.c.shopify_id, linked)
 
     def friend_in(self, friend_ids: Select[Any]) -> ColumnElement[bool]:
-        """The friend's id is among `friend_ids` (a non-NULL column of friend ids)."""
-        return self.friend_where(self.friends.c.id.in_(friend_ids))
+        """The friend's id is among `friend_ids` (a column of friend ids)."""
+        return self.friend_where(among(self.friends.c.id, friend_ids))
 
     def customer_where(self, *criteria: ColumnElement[bool]) -> ColumnElement[bool]:
         """The linked customer row (`self.customers`) meets every criterion."""
         if self.subject == "customer":
             return and_(true(), *criteria)
+        if self.subject == "link":
+            return exists().where(
+                self.customers.c.shopify_id == self.links.c.customer_shopify_id,
+                self.in_workspace(self.customers),
+                *criteria,
+            )
         matched = (
             select(self.links.c.friend_id)
             .join(
@@ -132,16 +167,18 @@ class CompileContext:
             )
             .where(self.in_workspace(self.links), *criteria)
         )
-        return self.friends.c.id.in_(matched)
+        return among(self.friends.c.id, matched)
 
     def customer_in(self, customer_ids: Select[Any]) -> ColumnElement[bool]:
-        """The linked customer's Shopify id is among `customer_ids` (never NULL)."""
+        """The linked customer's Shopify id is among `customer_ids` (a column of Shopify ids)."""
         if self.subject == "customer":
-            return self.customers.c.shopify_id.in_(customer_ids)
+            return among(self.customers.c.shopify_id, customer_ids)
+        if self.subject == "link":
+            return among(self.links.c.customer_shopify_id, customer_ids)
         matched = select(self.links.c.friend_id).where(
-            self.in_workspace(self.links), self.links.c.customer_shopify_id.in_(customer_ids)
+            self.in_workspace(self.links), among(self.links.c.customer_shopify_id, customer_ids)
         )
-        return self.friends.c.id.in_(matched)
+        return among(self.friends.c.id, matched)
 
     def has_customer(self) -> ColumnElement[bool]:
         """The friend is linked to a synced Shopify customer."""
@@ -224,6 +261,18 @@ class CompileContext:
         return self.compare(folded, _folded(condition), FieldType.STRING)
 
 
+def among(column: Any, ids: Select[Any]) -> ColumnElement[bool]:
+    """`column` is one of the values `ids` selects (its first column): a correlated EXISTS.
+
+    Use it instead of `column.in_(ids)`, above all under NOT: PostgreSQL plans NOT EXISTS as an
+    anti-join, but NOT IN over more rows than fit in `work_mem` as a subplan rescanned for
+    every row (hours at a million friends). `ids` becomes a derived table, so it never
+    correlates to the tables around it, and NULLs in it match nothing.
+    """
+    found = ids.subquery()
+    return exists().select_from(found).where(found.c[0] == column)
+
+
 def _folded(condition: Condition) -> Condition:
     value = condition.value
     if isinstance(value, tuple):
@@ -255,15 +304,63 @@ def compile_predicate(node: Node | None, context: CompileContext) -> ColumnEleme
     """The boolean SQL expression of a (validated) Segment tree over the subject row."""
     if node is None:
         return true()
+    if context.subject == "friend":
+        return _over_friend(node, context)
     if isinstance(node, And):
         return and_(*(compile_predicate(child, context) for child in node.children))
     if isinstance(node, Or):
         return or_(*(compile_predicate(child, context) for child in node.children))
     if isinstance(node, Not):
+        if context.subject == "link":
+            # "no link passes X" is not "some link fails X": unlinked friends differ.
+            raise ValueError("NOT cannot be compiled over a link row; compile it per friend.")
         return not_(compile_predicate(node.child, context))
+    return _build(node, context)
+
+
+def _build(node: Condition | FunctionCondition, context: CompileContext) -> ColumnElement[bool]:
     name = node.function if isinstance(node, FunctionCondition) else node.field
     spec = context.registry.require(name, column=node.column)
     return spec.build(context, node)
+
+
+def _over_friend(node: Node, context: CompileContext) -> ColumnElement[bool]:
+    """A friend-subject tree, with the customer conditions of each AND / OR compiled together."""
+    if _customer_only(node, context.registry):
+        return _through_link([node], and_, context)
+    if isinstance(node, Not):
+        return not_(_over_friend(node.child, context))
+    if isinstance(node, And | Or):
+        join = and_ if isinstance(node, And) else or_
+        grouped = [child for child in node.children if _customer_only(child, context.registry)]
+        others = [child for child in node.children if all(child is not g for g in grouped)]
+        parts = [_over_friend(child, context) for child in others]
+        if grouped:
+            parts.append(_through_link(grouped, join, context))
+        return join(*parts)
+    return _build(node, context)
+
+
+def _customer_only(node: Node, registry: SegmentFieldRegistry) -> bool:
+    """Conditions on the linked customer only, joined by AND / OR (NOT would admit unlinked)."""
+    if isinstance(node, And | Or):
+        return all(_customer_only(child, registry) for child in node.children)
+    if isinstance(node, Not):
+        return False
+    name = node.function if isinstance(node, FunctionCondition) else node.field
+    return registry.require(name, column=node.column).subject == CUSTOMER
+
+
+def _through_link(
+    nodes: Sequence[Node],
+    join: Callable[..., ColumnElement[bool]],
+    context: CompileContext,
+) -> ColumnElement[bool]:
+    """Friends whose one link row passes every (AND) or some (OR) of `nodes`, in one subquery."""
+    link = context.seen_from_link()
+    test = join(*(compile_predicate(node, link) for node in nodes))
+    friend_ids = select(link.links.c.friend_id).where(link.in_workspace(link.links), test)
+    return among(context.friends.c.id, friend_ids)
 
 
 def compile_segment(segment: Segment, context: CompileContext) -> Select[Any]:
@@ -303,6 +400,7 @@ __all__ = [
     "compile_predicate",
     "compile_segment",
     "count_statement",
+    "among",
     "escape_like",
     "holds_for",
     "make_context",

@@ -86,6 +86,9 @@ class SegmentField:
     returns a scalar expression shown next to each friend in a preview. `requires` lists
     (category, property key) pairs that must be enabled in the workspace's property settings —
     personal properties such as email, which are off unless the merchant turns them on.
+    A `subject` CUSTOMER field must fail for friends without a linked customer (the context
+    helpers see to that): the compiler evaluates the customer conditions of one AND / OR
+    together over the friend's link row.
     """
 
     name: str

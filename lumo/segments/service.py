@@ -23,6 +23,7 @@ from lumo.models import Segment as SavedSegment
 from lumo.segments.compiler import (
     CompileContext,
     Subject,
+    among,
     compile_predicate,
     compile_segment,
     count_statement,
@@ -221,8 +222,8 @@ def reachability(
     customer_side = (
         select(
             func.count().label("matched"),
-            tally(customers.c.shopify_id.in_(linked_ids)).label("linked"),
-            tally(customers.c.shopify_id.in_(following_ids)).label("following"),
+            tally(among(customers.c.shopify_id, linked_ids)).label("linked"),
+            tally(among(customers.c.shopify_id, following_ids)).label("following"),
         )
         .where(
             by_customer.in_workspace(customers),

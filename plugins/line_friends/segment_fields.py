@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Select, not_, select
 from lumo import hookimpl
 from lumo.models import CustomerFriendLink, FriendLumoTag, LumoTag
 from lumo.segments.builders import FRIEND, friend_column, label_list
-from lumo.segments.compiler import CompileContext
+from lumo.segments.compiler import CompileContext, among
 from lumo.segments.fields import FieldType, SegmentField
 from lumo.segments.model import Condition, Op
 
@@ -29,7 +29,9 @@ def _tagged_friends(context: CompileContext, key: str | None) -> Select[Any]:
 
 def _linked(context: CompileContext, condition: Condition) -> ColumnElement[bool]:
     wanted = condition.value if condition.op is Op.EQ else not condition.value
-    linked = context.friends.c.id.in_(select(LINKS.c.friend_id).where(context.in_workspace(LINKS)))
+    linked = among(
+        context.friends.c.id, select(LINKS.c.friend_id).where(context.in_workspace(LINKS))
+    )
     return context.friend_where(linked if wanted else not_(linked))
 
 
