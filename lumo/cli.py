@@ -107,11 +107,21 @@ def worker_command(burst: bool) -> None:
 
 
 @main.command("settings")
+@with_appcontext
 def settings_command() -> None:
-    """List every setting with its default and what it is for."""
+    """List every setting with the value in effect (secrets hidden) and what it is for."""
     for setting in SETTINGS:
-        default = setting.default or "(empty)"
-        click.echo(f"{setting.name:28} {default:32} {setting.help}")
+        value = current_app.config.get(setting.name, setting.default)
+        shown = _shown_value(setting.name, value)
+        click.echo(f"{setting.name}={shown}")
+        click.echo(f"    {setting.help} (default: {setting.default or 'empty'})")
+
+
+def _shown_value(name: str, value: object) -> str:
+    secret = any(word in name for word in ("SECRET", "KEY", "TOKEN", "PASSWORD"))
+    if secret and value:
+        return "(set, hidden)"
+    return str(value) if value not in ("", None) else "(empty)"
 
 
 @main.command("plugins")

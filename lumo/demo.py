@@ -448,7 +448,10 @@ def _print_welcome(state: DemoState) -> None:
     click.echo("")
     click.secho(f"Lumo is running at {state.url}", bold=True)
     click.echo(f"Sign in with {DEMO_EMAIL} / {DEMO_PASSWORD}")
-    click.echo(f"LINE friends linked: {state.linked}, of whom blocked since: {state.blocked}")
+    click.echo(
+        f"LINE: {state.linked} friends linked to Shopify customers; "
+        f"{state.blocked} of them blocked the account since."
+    )
     click.echo("")
     click.echo(f'Marketing Agent, asked "{DEMO_QUESTION}":')
     click.echo(f"    {answer.get('text', '').strip()}")
@@ -462,6 +465,8 @@ def _print_welcome(state: DemoState) -> None:
 def _serve_until_interrupted(state: DemoState) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # A shell starting the demo in the background makes it ignore Ctrl-C; take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while not stop.wait(0.5):
             pass
@@ -472,9 +477,10 @@ def _serve_until_interrupted(state: DemoState) -> None:
 
 def _stop_everything(state: DemoState) -> None:
     if state.worker is not None and state.worker.poll() is None:
+        # RQ finishes the job in hand on SIGTERM; a sync cut short resumes on the next run.
         os.killpg(state.worker.pid, signal.SIGTERM)
         try:
-            state.worker.wait(timeout=15)
+            state.worker.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(state.worker.pid, signal.SIGKILL)
     if state.server is not None:

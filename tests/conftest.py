@@ -1,8 +1,8 @@
 """Shared fixtures: an app on a real database (SQLite or PostgreSQL) and a real Redis.
 
 `LUMO_TEST_DATABASE=postgresql` runs the suite on PostgreSQL (a throwaway database created on
-`LUMO_TEST_POSTGRES_URL`); the default is a SQLite file. Redis tests use database 15 of
-`LUMO_TEST_REDIS_URL`, flushed around each test.
+`LUMO_TEST_POSTGRES_URL`); the default is a SQLite file. Redis tests use the database
+`LUMO_TEST_REDIS_URL` names (15 by default), flushed around each test.
 """
 
 from __future__ import annotations
