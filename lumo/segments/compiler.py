@@ -40,13 +40,16 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     FromClause,
+    Numeric,
     Select,
     Table,
     and_,
     exists,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -228,6 +231,10 @@ class CompileContext:
             return column.is_(None)  # type: ignore[no-any-return]
         if kind is FieldType.DATE:
             return self.compare_date(column, op, value)
+        if kind in (FieldType.INTEGER, FieldType.NUMBER):
+            value = (
+                tuple(map(wide_number, value)) if isinstance(value, tuple) else wide_number(value)
+            )
         test: ColumnElement[bool]
         if op is Op.BETWEEN:
             assert isinstance(value, tuple)
@@ -259,6 +266,18 @@ class CompileContext:
             pattern = "%" + escape_like(value.lower()) + "%"
             return and_(column.is_not(None), func.lower(column).like(pattern, escape="\\"))
         return self.compare(folded, _folded(condition), FieldType.STRING)
+
+
+def wide_number(value: Any) -> Any:
+    """A number bound as BIGINT or NUMERIC rather than as the column's own type.
+
+    SQLAlchemy binds a value with the type of the column it meets, so PostgreSQL would cast
+    `number_of_orders > 10000000000` to INTEGER and fail; validation keeps whole numbers within
+    BIGINT and amounts within NUMERIC, which compare with any narrower column.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return value
+    return literal(value, BigInteger() if isinstance(value, int) else Numeric())
 
 
 def among(column: Any, ids: Select[Any]) -> ColumnElement[bool]:

@@ -15,9 +15,10 @@ SQLite and PostgreSQL compare the same numbers. The rules:
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from lumo.segments.errors import SegmentValidationError
 from lumo.segments.model import DateOffset, Op, RelativeDay, Scalar
 
 Bound = tuple[str, datetime]
@@ -36,16 +37,28 @@ def months_back(day: date, months: int) -> date:
     """The same day of the month `months` earlier, clamped to that month's last day."""
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
+    if not MINYEAR <= year <= MAXYEAR:
+        raise out_of_range(f"{months} months before {day.isoformat()}")
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
 
 
 def offset_day(offset: DateOffset, today: date) -> date:
-    if offset.unit == "d":
-        return today - timedelta(days=offset.amount)
-    if offset.unit == "w":
-        return today - timedelta(weeks=offset.amount)
-    return months_back(today, offset.amount * (12 if offset.unit == "y" else 1))
+    """The local day `offset` names, counted back from `today`."""
+    if offset.unit in ("m", "y"):
+        return months_back(today, offset.amount * (12 if offset.unit == "y" else 1))
+    try:
+        return today - timedelta(days=offset.amount * (7 if offset.unit == "w" else 1))
+    except OverflowError:
+        raise out_of_range(str(offset)) from None
+
+
+def out_of_range(what: str) -> SegmentValidationError:
+    """The error for a date Python's calendar cannot hold; validation normally stops it first."""
+    return SegmentValidationError(
+        f"{what} is further from today than Lumo can count; use an offset of at most 100 "
+        "years, like -100y, or a date such as 2020-01-31."
+    )
 
 
 def resolve_day(value: Scalar, today: date) -> date:
@@ -65,6 +78,14 @@ def is_date_value(value: object) -> bool:
 
 def date_bounds(op: Op, value: object, today: date, zone: ZoneInfo) -> tuple[list[Bound], bool]:
     """SQL comparisons (`(operator, utc_instant)`, all must hold) and whether to negate them."""
+    try:
+        return _bounds(op, value, today, zone)
+    except OverflowError:
+        shown = " and ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        raise out_of_range(shown) from None
+
+
+def _bounds(op: Op, value: object, today: date, zone: ZoneInfo) -> tuple[list[Bound], bool]:
     if op is Op.BETWEEN:
         assert isinstance(value, tuple)
         return _lower(value[0], False, today, zone) + _upper(value[1], True, today, zone), False

@@ -15,10 +15,14 @@ JSON shape (stored in `segments.definition`):
     VALUE = "text" | 12 | 12.5 | true | {"date": "2026-01-31"}
           | {"datetime": "2026-01-31T09:00:00"} | {"offset": "-7d"} | {"day": "today"}
           | [VALUE, VALUE] for between, [VALUE, ...] for in / not_in
+
+The JSON form has the text form's limits (`MAX_DEPTH`, `MAX_CONDITIONS`), so whatever reads
+from JSON prints as text that parses back, and a stored definition never exhausts the stack.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -30,6 +34,10 @@ from typing import Any, Literal
 from lumo.segments.errors import SegmentValidationError
 
 JSON_VERSION = 1
+#: Deeper nesting of NOT and groups than this is a mistake (and would exhaust Python's stack).
+MAX_DEPTH = 40
+#: More conditions than this in one Segment is a mistake, not an audience.
+MAX_CONDITIONS = 200
 
 
 class Op(StrEnum):
@@ -159,11 +167,11 @@ class Segment:
         version = data.get("version", JSON_VERSION)
         if version != JSON_VERSION:
             raise SegmentValidationError(
-                f"This Segment was saved in format version {version!r}; Lumo reads version "
+                f"This Segment was saved in format version {_short(version)}; Lumo reads version "
                 f"{JSON_VERSION}. Re-create it from its text form."
             )
         where = data["where"]
-        return cls(None if where is None else _read_node(where))
+        return cls(None if where is None else _JsonReader().node(where, 1, root=True))
 
 
 def iter_conditions(node: Node | None) -> list[Condition | FunctionCondition]:
@@ -178,6 +186,47 @@ def iter_conditions(node: Node | None) -> list[Condition | FunctionCondition]:
     for child in node.children:
         found.extend(iter_conditions(child))
     return found
+
+
+def check_size(node: Node | None) -> None:
+    """Refuse a tree nested deeper or holding more conditions than the text form allows.
+
+    Depth is counted as the text form's parser counts it: a NOT or a group inside another
+    group adds a level, and the top group's conditions sit on level 1. The walk uses its own
+    stack, so even a tree built in code thousands of levels deep gets the message, not a crash.
+    """
+    conditions = 0
+    stack: list[tuple[Node, int, bool]] = [] if node is None else [(node, 1, True)]
+    while stack:
+        current, depth, root = stack.pop()
+        if depth > MAX_DEPTH:
+            raise too_deep()
+        if isinstance(current, Not):
+            stack.append((current.child, depth + 1, False))
+        elif isinstance(current, And | Or):
+            below = depth if root else depth + 1
+            stack.extend((child, below, False) for child in current.children)
+        else:
+            conditions += 1
+    if conditions > MAX_CONDITIONS:
+        raise too_many_conditions(conditions)
+
+
+def too_deep() -> SegmentValidationError:
+    """The error for nesting past `MAX_DEPTH`, in either form."""
+    return SegmentValidationError(
+        f"This Segment nests NOT and parentheses more than {MAX_DEPTH} levels deep; simplify "
+        "it, for example by listing values with IN ( … ) or by using a Lumo tag."
+    )
+
+
+def too_many_conditions(found: int | None = None) -> SegmentValidationError:
+    """The error for more than `MAX_CONDITIONS` conditions (`found` when it was counted)."""
+    counted = f"{found}" if found is not None else f"more than {MAX_CONDITIONS}"
+    return SegmentValidationError(
+        f"This Segment has {counted} conditions; keep it under {MAX_CONDITIONS} by using "
+        "IN ( … ) lists or a Lumo tag."
+    )
 
 
 # -- writing JSON ---------------------------------------------------------------------------
@@ -227,60 +276,86 @@ def value_to_json(value: Value | None) -> Any:
 _OFFSET = re.compile(r"-(\d+)([dwmy])")
 
 
-def _read_node(data: Any) -> Node:
-    if not isinstance(data, dict):
-        raise SegmentValidationError(f"Expected a condition or a group in the JSON, got {data!r}.")
-    if "and" in data or "or" in data:
-        key = "and" if "and" in data else "or"
-        children = data[key]
-        if not isinstance(children, list):
-            raise SegmentValidationError(f'"{key}" takes a list of conditions.')
-        nodes = tuple(_read_node(child) for child in children)
-        return And(nodes) if key == "and" else Or(nodes)
-    if "not" in data:
-        return Not(_read_node(data["not"]))
-    if "function" in data:
-        params = data.get("params", [])
-        if not isinstance(params, list):
-            raise SegmentValidationError('"params" takes a list of parameters.')
-        return FunctionCondition(
-            function=_name(data["function"]),
-            params=tuple(_read_condition(param, "name") for param in params),
-            matches=bool(data.get("matches", True)),
+class _JsonReader:
+    """Reads JSON nodes under the same depth and condition limits as the text form."""
+
+    def __init__(self) -> None:
+        self.conditions = 0
+
+    def node(self, data: Any, depth: int, *, root: bool = False) -> Node:
+        if depth > MAX_DEPTH:
+            raise too_deep()
+        if not isinstance(data, dict):
+            raise SegmentValidationError(
+                f"Expected a condition or a group in the JSON, got {_short(data)}."
+            )
+        if "and" in data or "or" in data:
+            key = "and" if "and" in data else "or"
+            children = data[key]
+            if not isinstance(children, list):
+                raise SegmentValidationError(f'"{key}" takes a list of conditions.')
+            below = depth if root else depth + 1
+            nodes = tuple(self.node(child, below) for child in children)
+            return And(nodes) if key == "and" else Or(nodes)
+        if "not" in data:
+            return Not(self.node(data["not"], depth + 1))
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise too_many_conditions()
+        if "function" in data:
+            params = data.get("params", [])
+            if not isinstance(params, list):
+                raise SegmentValidationError('"params" takes a list of parameters.')
+            return FunctionCondition(
+                function=_name(data["function"]),
+                params=tuple(_read_condition(param, "name") for param in params),
+                matches=bool(data.get("matches", True)),
+            )
+        if "field" in data:
+            return _read_condition(data, "field")
+        raise SegmentValidationError(
+            f"Unknown JSON node with keys {sorted(map(str, data))[:10]}; use and, or, not, "
+            "field or function."
         )
-    if "field" in data:
-        return _read_condition(data, "field")
-    raise SegmentValidationError(
-        f"Unknown JSON node with keys {sorted(data)}; use and, or, not, field or function."
-    )
+
+
+def _short(data: Any) -> str:
+    """A bounded repr for messages, so a huge or deep value never floods (or crashes) one."""
+    try:
+        text = repr(data)
+    except RecursionError:
+        return f"a deeply nested {type(data).__name__}"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _name(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise SegmentValidationError(f"A field name must be text, not {value!r}.")
+        raise SegmentValidationError(f"A field name must be text, not {_short(value)}.")
     return value
 
 
 def _read_condition(data: Any, key: str) -> Condition:
     if not isinstance(data, dict) or key not in data or "op" not in data:
-        raise SegmentValidationError(f'A condition in JSON needs "{key}" and "op", got {data!r}.')
+        raise SegmentValidationError(
+            f'A condition in JSON needs "{key}" and "op", got {_short(data)}.'
+        )
     try:
         op = Op(data["op"])
     except ValueError:
         choices = ", ".join(op.value for op in Op)
         raise SegmentValidationError(
-            f"Unknown operator {data['op']!r}; use one of {choices}."
+            f"Unknown operator {_short(data['op'])}; use one of {choices}."
         ) from None
     if op in NO_VALUE:
         return Condition(_name(data[key]), op)
     if "value" not in data:
-        raise SegmentValidationError(f"The condition on {data[key]!r} has no value.")
+        raise SegmentValidationError(f"The condition on {_short(data[key])} has no value.")
     raw = data["value"]
     value: Value
     if op is Op.BETWEEN or op in LIST_VALUE:
         if not isinstance(raw, list) or not raw or (op is Op.BETWEEN and len(raw) != 2):
             shape = "two values" if op is Op.BETWEEN else "a list of values"
-            raise SegmentValidationError(f"{op.value} on {data[key]!r} takes {shape}.")
+            raise SegmentValidationError(f"{op.value} on {_short(data[key])} takes {shape}.")
         value = tuple(value_from_json(item) for item in raw)
     else:
         value = value_from_json(raw)
@@ -290,7 +365,7 @@ def _read_condition(data: Any, key: str) -> Condition:
 def value_from_json(raw: Any) -> Scalar:
     if isinstance(raw, bool | str | int):
         return raw
-    if isinstance(raw, float):
+    if isinstance(raw, float) and math.isfinite(raw):
         return Decimal(repr(raw))
     if isinstance(raw, dict) and len(raw) == 1:
         ((kind, text),) = raw.items()
@@ -308,6 +383,6 @@ def value_from_json(raw: Any) -> Scalar:
         except (TypeError, ValueError):
             pass
     raise SegmentValidationError(
-        f"{raw!r} is not a Segment value; use text, a number, true/false, "
+        f"{_short(raw)} is not a Segment value; use text, a number, true/false, "
         '{"date": "2026-01-31"}, {"offset": "-7d"} or {"day": "today"}.'
     )

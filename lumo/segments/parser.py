@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from lumo.segments.errors import SegmentSyntaxError
 from lumo.segments.model import (
+    MAX_DEPTH,
     And,
     Condition,
     DateOffset,
@@ -38,8 +39,8 @@ VALUE_WORDS: dict[str, Scalar] = {
     "today": RelativeDay("today"),
     "yesterday": RelativeDay("yesterday"),
 }
-#: Deeper nesting than this is a mistake (and would exhaust Python's stack).
-MAX_DEPTH = 40
+#: Numbers longer than this are typing mistakes (and Python refuses to read 4,300+ digits).
+MAX_DIGITS = 40
 OPERATOR_HINT = "=, !=, >, >=, <, <=, BETWEEN, CONTAINS, NOT CONTAINS, IS SET, IN or MATCHES"
 
 _TOKEN = re.compile(
@@ -142,6 +143,10 @@ def _literal(kind: str, raw: str, column: int) -> Scalar | None:
         raise SegmentSyntaxError(
             column, f"{raw!r} is not a real date; write dates as yyyy-mm-dd"
         ) from None
+    if kind in ("offset", "number") and sum(char.isdigit() for char in raw) > MAX_DIGITS:
+        raise SegmentSyntaxError(
+            column, f"this number has more than {MAX_DIGITS} digits; write a smaller one"
+        )
     if kind == "offset":
         return DateOffset(int(raw[1:-1]), raw[-1])  # type: ignore[arg-type]
     if kind == "number":

@@ -14,6 +14,7 @@ from lumo.segments.errors import SegmentValidationError
 from lumo.segments.fields import FieldType, FunctionParam, SegmentField, SegmentFieldRegistry
 from lumo.segments.model import (
     LIST_VALUE,
+    MAX_CONDITIONS,
     NO_VALUE,
     Condition,
     DateOffset,
@@ -22,12 +23,23 @@ from lumo.segments.model import (
     RelativeDay,
     Scalar,
     Segment,
+    check_size,
     iter_conditions,
 )
 from lumo.segments.printer import format_value
 
-#: More conditions than this in one Segment is a mistake, not an audience.
-MAX_CONDITIONS = 200
+__all__ = ["MAX_CONDITIONS", "validate_segment"]
+
+#: Whole numbers fit the BigInteger columns they are compared with.
+MAX_INTEGER = 2**63 - 1
+MIN_INTEGER = -(2**63)
+#: Amounts stay within the Numeric(18, 4) money columns' range (and survive a float in JSON).
+MAX_AMOUNT = Decimal(10**14)
+#: How far back an offset may reach, per unit: about a hundred years.
+MAX_OFFSET = {"d": 36_525, "w": 5_218, "m": 1_200, "y": 100}
+#: Calendar dates outside these are typing mistakes (and near Python's limits).
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
 
 _OP_TEXT = {
     Op.CONTAINS: "CONTAINS",
@@ -57,13 +69,8 @@ def validate_segment(
     enabled: frozenset[tuple[str, str]] = frozenset(),
 ) -> None:
     """Raise `SegmentValidationError` for the first condition Lumo cannot evaluate."""
-    conditions = iter_conditions(segment.where)
-    if len(conditions) > MAX_CONDITIONS:
-        raise SegmentValidationError(
-            f"This Segment has {len(conditions)} conditions; keep it under {MAX_CONDITIONS} "
-            "by using IN ( … ) lists or a Lumo tag."
-        )
-    for condition in conditions:
+    check_size(segment.where)
+    for condition in iter_conditions(segment.where):
         name = condition.function if isinstance(condition, FunctionCondition) else condition.field
         spec = registry.require(name, column=condition.column)
         _check_enabled(spec, enabled, condition.column)
@@ -188,6 +195,9 @@ def _check_value(
         good = False
     if not good:
         raise _fail(f"{label} takes {_TYPE_WORDS[kind]}, not {format_value(value)}.", spec, column)
+    problem = _out_of_range(kind, value)
+    if problem:
+        raise _fail(f"{label}: {problem}", spec, column)
     if isinstance(value, str) and not value.strip():
         raise _fail(f"{label} needs a value that is not empty.", spec, column)
     if values and isinstance(value, str) and value not in values:
@@ -230,3 +240,39 @@ def _check_range(
             spec,
             column,
         )
+
+
+def _out_of_range(kind: FieldType, value: Scalar) -> str | None:
+    """Why a well-typed value is beyond what the columns and the calendar hold, if it is."""
+    if isinstance(value, bool):
+        return None
+    if kind is FieldType.INTEGER and isinstance(value, int):
+        if not MIN_INTEGER <= value <= MAX_INTEGER:
+            return (
+                f"{value} is {_size(value)}; use a whole number between {MIN_INTEGER:,} and "
+                f"{MAX_INTEGER:,}."
+            )
+    elif kind is FieldType.NUMBER and isinstance(value, int | Decimal):
+        if abs(Decimal(value)) > MAX_AMOUNT:
+            return (
+                f"{format_value(value)} is {_size(value)}; use a number between "
+                f"-{MAX_AMOUNT:,} and {MAX_AMOUNT:,}."
+            )
+    elif isinstance(value, DateOffset):
+        if value.amount > MAX_OFFSET[value.unit]:
+            return (
+                f"{value} reaches back more than 100 years; use a shorter offset (at most "
+                "-36525d, -5218w, -1200m or -100y) or a date such as 2020-01-31."
+            )
+    elif isinstance(value, date):
+        day = value.date() if isinstance(value, datetime) else value
+        if not FIRST_DATE <= day <= LAST_DATE:
+            return (
+                f"{format_value(value)} is outside the dates Lumo compares; use a date between "
+                f"{FIRST_DATE.isoformat()} and {LAST_DATE.isoformat()}."
+            )
+    return None
+
+
+def _size(value: int | Decimal) -> str:
+    return "too small" if value < 0 else "too large"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Numeric, Select, and_, func, literal, select
 
 from lumo import hookimpl
 from lumo.models import CustomerTag
@@ -50,6 +50,11 @@ def _extra(key: str) -> Any:
     return lambda context: context.customers.c.extra[key].as_string()
 
 
+def _numeric(value: Any) -> Any:
+    """A bound NUMERIC: `number_of_orders * value` in INTEGER would overflow on PostgreSQL."""
+    return literal(value, Numeric())
+
+
 _COMPARE = {
     Op.EQ: operator.eq,
     Op.NE: operator.ne,
@@ -67,9 +72,9 @@ def _average_order_value(context: CompileContext, condition: Condition) -> Colum
     value = condition.value
     if condition.op is Op.BETWEEN:
         assert isinstance(value, tuple)
-        test = and_(spent >= orders * value[0], spent <= orders * value[1])
+        test = and_(spent >= orders * _numeric(value[0]), spent <= orders * _numeric(value[1]))
     else:
-        test = _COMPARE[condition.op](spent, orders * value)
+        test = _COMPARE[condition.op](spent, orders * _numeric(value))
     return context.customer_where(
         context.in_workspace(context.customers), orders.is_not(None), orders > 0, test
     )

@@ -40,13 +40,26 @@ def _saved_or_404(segment_id: int) -> SavedSegment:
     return row
 
 
-def text_form(row: SavedSegment) -> str:
-    """The saved Segment written back in its text form (empty when it cannot be read)."""
+def read_saved(row: SavedSegment) -> tuple[str, str | None]:
+    """The saved Segment's text form, or ("", why) when its stored definition cannot be read.
+
+    A row saved by an older version, or by a caller that got past the limits, must still be
+    listed and openable, so the merchant can rewrite or delete it instead of meeting a 500.
+    """
     try:
-        return format_segment(Segment.from_json(row.definition))
-    except SegmentError:
+        return format_segment(Segment.from_json(row.definition)), None
+    except SegmentError as error:
         logger.warning("segment %s has a definition this version cannot read", row.id)
-        return ""
+        return "", (
+            f"The saved conditions of this Segment cannot be read ({error}). Write them again "
+            "and save, or delete the Segment."
+        )
+
+
+def text_form(row: SavedSegment) -> str:
+    """The saved Segment in its text form, or a note saying it cannot be read."""
+    text, problem = read_saved(row)
+    return problem or text
 
 
 @bp.get("/")
@@ -92,12 +105,17 @@ def edit(segment_id: int) -> ResponseReturnValue:
 
 def _editor(row: SavedSegment | None) -> ResponseReturnValue:
     if request.method == "GET":
+        text, problem = read_saved(row) if row else (request.args.get("text", ""), None)
         form = {
             "name": row.name if row else request.args.get("name", ""),
             "description": (row.description or "") if row else request.args.get("description", ""),
-            "text": text_form(row) if row else request.args.get("text", ""),
+            "text": text,
         }
-        result = _evaluate(form["text"]) if row or form["text"] else None
+        result: dict[str, Any] | None = None
+        if problem:
+            result = {"error": problem}
+        elif row or form["text"]:
+            result = _evaluate(form["text"])
         return render_template(
             "segments/edit.html", row=row, form=form, result=result, fields=_fields()
         )
