@@ -20,7 +20,11 @@ from sqlalchemy import select
 from agent.broadcasts import draft_broadcast, suggest_broadcasts
 from agent.describe import describe_segment
 from agent.facts import load_facts
+from agent.language import is_japanese, normalize
+from agent.limits import check_values
 from agent.planners import Plan, Planner, choose_planner
+from agent.privacy import scrub, scrub_text, without_personal
+from agent.unsupported import find_contact_request
 from lumo.extensions import db
 from lumo.models import AgentConversation, AgentMessage
 from lumo.segments import service
@@ -32,6 +36,10 @@ logger = logging.getLogger(__name__)
 
 PREVIEW_LIMIT = 10
 MAX_REQUEST = 2000
+#: Conversation ids live in a 32-bit integer column.
+MAX_CONVERSATION_ID = 2**31 - 1
+#: The parts of an answer that are free text and may echo the marketer's words.
+_FREE_TEXT = ("text", "error", "unsupported", "notes", "assumptions", "clarifying_question")
 
 
 class ConversationNotFound(LookupError):
@@ -48,7 +56,9 @@ def ask(
 ) -> dict[str, Any]:
     """One turn of the conversation; returns the agent's answer as JSON-ready data."""
     text = (text or "").strip()[:MAX_REQUEST]
-    conversation = _conversation(workspace_id, conversation_id, text)
+    stored = scrub_text(text)
+    text = without_personal(text)
+    conversation = _conversation(workspace_id, conversation_id, stored)
     last = _last_agent_payload(conversation)
     previous = _segment_of(_last_agent_payload(conversation, with_segment=True))
     pending = (last or {}).get("pending")
@@ -63,7 +73,9 @@ def ask(
         hints[key] = value
         request = pending["request"]
         previous = _segment_of({"segment": pending.get("previous")})
-    plan = planner.plan(request, facts, previous=previous, hints=hints)
+    plan = _contact_refusal(request, planner) or planner.plan(
+        request, facts, previous=previous, hints=hints
+    )
     elapsed = (time.perf_counter() - started) * 1000
 
     answer = build_answer(workspace_id, plan, now=now)
@@ -75,7 +87,8 @@ def ask(
             "options": plan.clarification.options,
             "previous": previous.to_json() if previous is not None else None,
         }
-    _store(conversation, text, answer)
+    _redact(answer)
+    _store(conversation, stored, answer)
     answer["conversation_id"] = conversation.id
     logger.info(
         "agent turn in conversation %s (workspace %s): %s by %s planner in %.1f ms",
@@ -86,6 +99,20 @@ def ask(
         elapsed,
     )
     return answer
+
+
+def _contact_refusal(request: str, planner: Planner) -> Plan | None:
+    """Requests for emails or phones are answered here, before any planner sees them."""
+    japanese = is_japanese(request)
+    refusal = find_contact_request(normalize(request), japanese)
+    if refusal is None:
+        return None
+    return Plan(
+        language="ja" if japanese else "en",
+        intent="unsupported",
+        unsupported=refusal,
+        planner=planner.name,
+    )
 
 
 def build_answer(workspace_id: int, plan: Plan, *, now: datetime | None = None) -> dict[str, Any]:
@@ -125,6 +152,7 @@ def build_answer(workspace_id: int, plan: Plan, *, now: datetime | None = None) 
 
     segment = plan.segment
     try:
+        check_values(segment)
         checked, _ = service.prepare(workspace_id, segment, now=now)
         funnel = service.reachability(workspace_id, checked, now=now)
         preview = service.preview(workspace_id, checked, PREVIEW_LIMIT, now=now)
@@ -211,6 +239,9 @@ def _notes(plan: Plan) -> str:
 
 
 def _actions(segment: Segment, ja: bool) -> list[dict[str, Any]]:
+    # Actions on a Segment without conditions would touch every friend; they are refused.
+    if segment.where is None:
+        return []
     text = format_segment(segment)
     return [
         {
@@ -239,6 +270,11 @@ def _actions(segment: Segment, ja: bool) -> list[dict[str, Any]]:
 
 def _conversation(workspace_id: int, conversation_id: int | None, text: str) -> AgentConversation:
     if conversation_id is not None:
+        if not 1 <= conversation_id <= MAX_CONVERSATION_ID:
+            raise ConversationNotFound(
+                f"There is no conversation {conversation_id} here; start a new one by leaving "
+                "conversation_id out."
+            )
         found = db.session.scalar(
             select(AgentConversation).where(
                 AgentConversation.id == conversation_id,
@@ -303,6 +339,20 @@ def _chosen_option(text: str, pending: dict[str, Any] | None) -> str | None:
         if kind in kinds and re.search(kinds[kind], lowered) and len(lowered) < 40:
             return str(option["hint"])
     return None
+
+
+def _redact(answer: dict[str, Any]) -> None:
+    """Emails and phones the marketer typed never reach storage, even echoed in the answer.
+
+    The Segment, counts and preview are kept as they are: no Segment field takes an email or
+    a phone number, and the preview shows only names and ids.
+    """
+    for key in _FREE_TEXT:
+        if answer.get(key) is not None:
+            answer[key] = scrub(answer[key])
+    pending = answer.get("pending")
+    if pending is not None:
+        pending["request"] = scrub_text(pending["request"])
 
 
 def _store(conversation: AgentConversation, text: str, answer: dict[str, Any]) -> None:

@@ -195,10 +195,10 @@ def find_periods(text: str, today: date) -> list[Period]:
     for m in re.finditer(r"\b(?:in |on )?(?:today|yesterday)\b", text):
         word = "today" if "today" in m.group(0) else "yesterday"
         add(m, Op.EQ, RelativeDay(word))  # type: ignore[arg-type]
-    for m in re.finditer(r"\bsince (\d{4}-\d{2}-\d{2})\b", text):
-        add(m, Op.GE, date.fromisoformat(m.group(1)))
-    for m in re.finditer(r"\bbefore (\d{4}-\d{2}-\d{2})\b", text):
-        add(m, Op.LT, date.fromisoformat(m.group(1)))
+    for m in re.finditer(r"\b(since|before) (\d{4}-\d{2}-\d{2})\b", text):
+        day = _calendar_date(m.group(2))
+        if day is not None:
+            add(m, Op.GE if m.group(1) == "since" else Op.LT, day)
     for m in re.finditer(r"\b(?:in |during )(" + "|".join(_MONTHS) + r")\b", text):
         add(m, Op.BETWEEN, _month_range(_MONTHS[m.group(1)], today))
 
@@ -230,6 +230,14 @@ def find_periods(text: str, today: date) -> list[Period]:
     for m in re.finditer(r"(?<![\d.])(1[0-2]|[1-9])月(?:に|中に|の)?(?!以)", text):
         add(m, Op.BETWEEN, _month_range(int(m.group(1)), today))
     return _without_overlaps(found)
+
+
+def _calendar_date(text: str) -> date | None:
+    """The date written as YYYY-MM-DD, or None when no such day exists (2026-13-45)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _without_overlaps(periods: list[Period]) -> list[Period]:

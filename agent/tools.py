@@ -12,6 +12,7 @@ from typing import Any
 
 from agent.broadcasts import draft_broadcast
 from agent.facts import WorkspaceFacts
+from agent.limits import check_values
 from agent.privacy import scrub
 from lumo.segments import service
 from lumo.segments.errors import SegmentError
@@ -152,6 +153,7 @@ def parse_checked(facts: WorkspaceFacts, text: str) -> Segment:
     """The Segment of a text form, validated like a hand-made one."""
     segment = parse_segment(text)
     validate_segment(segment, facts.registry, service.enabled_properties(facts.workspace_id))
+    check_values(segment)
     return segment
 
 

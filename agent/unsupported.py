@@ -75,8 +75,41 @@ _HAVE_JA = (
 )
 
 
+_CONTACT = re.compile(
+    r"\be-?mail address(?:es)?|\be-?mail of\b|\b(?:tele)?phone numbers?|\bmobile numbers?|"
+    r"\bcell(?:phone)? numbers?|\bcontact (?:details?|info(?:rmation)?|data)\b|"
+    r"\b(?:show|list|export|give|get|download|see)\b[^.?!]{0,40}\b(?:e-?mails|phones)\b|"
+    r"メールアドレス|メアド|電話番号|携帯番号|連絡先"
+)
+
+
+def find_contact_request(text: str, japanese: bool) -> str | None:
+    """The answer when the (normalised) request asks for emails, phones or other contact data.
+
+    The agent never sees or shows personal contact data, whatever the Synced Data settings.
+    """
+    if not _CONTACT.search(text):
+        return None
+    if japanese:
+        return (
+            "メールアドレスや電話番号などの個人の連絡先は、マーケティングエージェントには渡されず、"
+            "ここで表示することもありません（同期は初期設定でオフで、Synced Dataで有効にした場合も"
+            "同じです）。" + _HAVE_JA + "その範囲の条件ならセグメントを作れます。"
+        )
+    return (
+        "Personal contact data such as email addresses and phone numbers is not available to "
+        "the agent and is never shown here: syncing it is off unless the merchant turns it on "
+        "in Synced Data, and even then it stays out of the chat. "
+        + _HAVE_EN
+        + " Ask for an audience with those and I'll build the Segment."
+    )
+
+
 def find_unsupported(text: str, japanese: bool) -> str | None:
     """A plain answer when the (normalised) request needs data Lumo does not have."""
+    contact = find_contact_request(text, japanese)
+    if contact is not None:
+        return contact
     for pattern, english, japanese_name in _TOPICS:
         if pattern.search(text):
             if japanese:

@@ -32,6 +32,9 @@ from lumo.models import (
 )
 
 MAX_PAGE_SIZE = 200
+#: The last page number asked for; far beyond any workspace's friends, and the offset it
+#: gives stays inside a 64-bit integer.
+MAX_PAGE = 1_000_000
 DETAIL_ORDERS = 20
 DETAIL_MESSAGES = 100
 
@@ -50,7 +53,7 @@ def list_friends(
     workspace_id: int, filters: FriendFilters, *, page: int = 1, per_page: int = 50
 ) -> dict[str, Any]:
     """One page of the workspace's friends, newest first, with total count."""
-    page = max(1, page)
+    page = max(1, min(MAX_PAGE, page))
     per_page = max(1, min(MAX_PAGE_SIZE, per_page))
     conditions = _conditions(workspace_id, filters)
 

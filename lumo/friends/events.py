@@ -8,6 +8,7 @@ on the `webhooks` queue. The job can be re-run: an applied delivery is left alon
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -29,13 +30,14 @@ from lumo.line import (
     AccountLinkEvent,
     FollowEvent,
     LineError,
+    LineWebhookError,
     MessageEvent,
     Profile,
     UnfollowEvent,
     WebhookEvent,
     read_webhook,
 )
-from lumo.line.events import parse_event
+from lumo.line.events import RejectedEvent, parse_event
 from lumo.logs import log_context
 from lumo.models import LineFriend, WebhookDelivery, Workspace
 
@@ -43,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 SOURCE = "line"
 RECEIVED, APPLIED, IGNORED, FAILED = "received", "applied", "ignored", "failed"
+#: Sizes of `line_friends.display_name` and `line_friends.language`.
+MAX_DISPLAY_NAME, MAX_LANGUAGE = 255, 16
 
 
 @dataclass
@@ -51,6 +55,8 @@ class Intake:
 
     delivery_ids: list[int] = field(default_factory=list)
     duplicates: int = 0
+    #: Events saved as failed deliveries because they are not LINE's shape.
+    malformed: int = 0
 
 
 @dataclass
@@ -79,7 +85,9 @@ def register_line_webhook(workspace: Workspace) -> str:
 def accept_line_webhook(workspace: Workspace, raw_body: bytes, signature: str | None) -> Intake:
     """Verify, save new events and queue their jobs; raises `LineSignatureError` first.
 
-    A body that is signed but not LINE's shape raises `LineWebhookError`; nothing is saved.
+    A body that is signed but cannot be read at all raises `LineWebhookError`; nothing is
+    saved. A readable body's malformed events are saved as failed deliveries with the reason
+    (for inspection) and never applied; its good events go ahead.
     """
     payload = read_webhook(workspace.line_channel_secret or "", raw_body, signature)
     intake = Intake()
@@ -89,11 +97,17 @@ def accept_line_webhook(workspace: Workspace, raw_body: bytes, signature: str | 
             intake.duplicates += 1
         else:
             intake.delivery_ids.append(delivery_id)
+    for rejected in payload.rejected:
+        if _save_malformed(workspace.id, rejected) is None:
+            intake.duplicates += 1
+        else:
+            intake.malformed += 1
     logger.info(
-        "LINE webhook for workspace %s: %d new event(s), %d repeat(s)",
+        "LINE webhook for workspace %s: %d new event(s), %d repeat(s), %d malformed",
         workspace.id,
         len(intake.delivery_ids),
         intake.duplicates,
+        intake.malformed,
     )
 
     for delivery_id in intake.delivery_ids:
@@ -107,16 +121,6 @@ def accept_line_webhook(workspace: Workspace, raw_body: bytes, signature: str | 
 
 def _save_delivery(workspace_id: int, event: WebhookEvent) -> int | None:
     """Save one event; None when this `webhookEventId` was seen before."""
-    known = db.session.scalar(
-        select(WebhookDelivery.id).where(
-            WebhookDelivery.source == SOURCE,
-            WebhookDelivery.event_id == event.webhook_event_id,
-        )
-    )
-    if known is not None:
-        logger.info("LINE event %s is a repeat of delivery %s", event.webhook_event_id, known)
-        return None
-
     delivery = WebhookDelivery(
         workspace_id=workspace_id,
         source=SOURCE,
@@ -126,6 +130,53 @@ def _save_delivery(workspace_id: int, event: WebhookEvent) -> int | None:
         body=json.dumps(dict(event.raw), ensure_ascii=False, separators=(",", ":")).encode(),
         status=RECEIVED,
     )
+    return _insert_once(delivery)
+
+
+def _save_malformed(workspace_id: int, rejected: RejectedEvent) -> int | None:
+    """Keep a malformed event as a failed delivery with the reason; it is never applied.
+
+    Its id is LINE's `webhookEventId` when usable, else a digest of the event, so a
+    redelivery of the same malformed event is still recognised.
+    """
+    body = _event_body(rejected.raw)
+    event_id = rejected.event_id or "malformed-" + hashlib.sha256(body).hexdigest()
+    delivery = WebhookDelivery(
+        workspace_id=workspace_id,
+        source=SOURCE,
+        topic=rejected.type or "malformed",
+        event_id=event_id,
+        body=body,
+        status=FAILED,
+        error=f"Malformed LINE event (#{rejected.index + 1} of its webhook): {rejected.reason}",
+    )
+    delivery_id = _insert_once(delivery)
+    if delivery_id is not None:
+        logger.warning("LINE delivery %s: malformed event kept, not applied", delivery_id)
+    return delivery_id
+
+
+def _event_body(raw: object) -> bytes:
+    """The event as compact JSON; one too deep to write back is kept as a note."""
+    try:
+        text = json.dumps(raw, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (RecursionError, ValueError):
+        text = json.dumps({"unreadable": "The event nests too deeply to be kept."})
+    return text.encode()
+
+
+def _insert_once(delivery: WebhookDelivery) -> int | None:
+    """Add the delivery unless its event id was seen before; returns its id, or None."""
+    known = db.session.scalar(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.source == SOURCE,
+            WebhookDelivery.event_id == delivery.event_id,
+        )
+    )
+    if known is not None:
+        logger.info("LINE event is a repeat of delivery %s", known)
+        return None
+
     db.session.add(delivery)
     try:
         db.session.commit()
@@ -192,7 +243,11 @@ def apply_event(delivery: WebhookDelivery) -> Outcome:
     workspace = db.session.get(Workspace, delivery.workspace_id)
     if workspace is None:
         return Outcome(IGNORED, "The workspace no longer exists.")
-    event = parse_event(json.loads(delivery.body))
+    try:
+        event = parse_event(json.loads(delivery.body))
+    except (LineWebhookError, ValueError, RecursionError) as error:
+        # Saved as malformed on arrival (or edited since): nothing of it is applied.
+        return Outcome(FAILED, f"Malformed LINE event: {error}")
     if event.source_type not in (None, "user"):
         return Outcome(IGNORED, f"Events from a {event.source_type} chat are not kept.")
 
@@ -203,9 +258,11 @@ def apply_event(delivery: WebhookDelivery) -> Outcome:
             workspace.id, event.user_id, event.timestamp, is_unblocked=event.is_unblocked
         )
         if profile is not None:
-            change.friend.display_name = profile.display_name or change.friend.display_name
+            # Cut to the columns' sizes: a profile is LINE's data, not checked by the parser.
+            name = (profile.display_name or "")[:MAX_DISPLAY_NAME]
+            change.friend.display_name = name or change.friend.display_name
             change.friend.picture_url = profile.picture_url
-            change.friend.language = profile.language
+            change.friend.language = (profile.language or "")[:MAX_LANGUAGE] or None
         return _status_outcome(workspace.id, change.friend, change.status_changed)
 
     if isinstance(event, UnfollowEvent) and event.user_id:

@@ -3,10 +3,11 @@
 Two ways in:
 
 - LINE's account-link flow (reference line.md §2): Lumo issues a link token for the friend and
-  sends them `{LUMO_PUBLIC_URL}/link/start?ws=…&linkToken=…`. That page stands in for the
-  store's login, learns the customer, stores a single-use `LinkNonce` (10 minutes, 192 random
-  bits) and redirects to LINE's dialog; LINE then sends an `accountLink` event carrying the
-  nonce, and `complete_account_link` makes the link.
+  sends them `{LUMO_PUBLIC_URL}/link/start?ws=…&linkToken=…&proof=…`, where `proof` is Lumo's
+  signed record of which friend got which token, and when. That page checks the proof, stands
+  in for the store's login, learns the customer, stores a single-use `LinkNonce` (10 minutes,
+  192 random bits) and redirects to LINE's dialog; LINE then sends an `accountLink` event
+  carrying the nonce, and `complete_account_link` makes the link.
 - A storefront page behind a Shopify app proxy: the friend opens a link Lumo pushed to them,
   `https://{shop}/apps/lumo/line-link?token=…`, while signed in to the store. The token is an
   itsdangerous signature (app SECRET_KEY) of `{workspace id, LINE user id, random id}`, valid
@@ -19,6 +20,7 @@ linking again replaces the old pair on both sides.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -45,6 +47,11 @@ ACCOUNT_LINK = "account_link"
 APP_PROXY = "app_proxy"
 
 NONCE_TTL = timedelta(minutes=10)
+#: LINE's link tokens live ten minutes (line.md §2); the page's proof lives as long.
+LINK_TOKEN_MAX_AGE = 10 * 60
+LINK_PAGE_SALT = "lumo.account-link-page"
+#: The longest link token the page accepts (LINE's have 32 characters).
+MAX_LINK_TOKEN = 255
 STOREFRONT_TOKEN_MAX_AGE = 15 * 60
 STOREFRONT_TOKEN_SALT = "lumo.storefront-line-link"
 #: Where the storefront reaches Lumo's app proxy (the app's proxy subpath is `apps/lumo`).
@@ -195,10 +202,59 @@ def delete_links(workspace_id: int) -> int:
 # -- LINE account-link flow -------------------------------------------------------------------
 
 
-def link_page_url(workspace_id: int, link_token: str) -> str:
-    """The page a friend opens to sign in to the store and confirm the link."""
+def link_page_url(workspace_id: int, link_token: str, friend_id: int) -> str:
+    """The page a friend opens to sign in to the store and confirm the link.
+
+    Besides LINE's link token it carries Lumo's signed record of issuing that token to this
+    friend of this workspace (`proof`), so the page can tell a real invitation from a guess.
+    """
     base = current_app.config["LUMO_PUBLIC_URL"].rstrip("/")
-    return f"{base}{LINK_PAGE_PATH}?{urlencode({'ws': workspace_id, 'linkToken': link_token})}"
+    query = {
+        "ws": workspace_id,
+        "linkToken": link_token,
+        "proof": link_token_proof(workspace_id, friend_id, link_token),
+    }
+    return f"{base}{LINK_PAGE_PATH}?{urlencode(query)}"
+
+
+def _link_page_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LINK_PAGE_SALT)
+
+
+def _token_digest(link_token: str) -> str:
+    return hashlib.sha256(link_token.encode()).hexdigest()[:32]
+
+
+def link_token_proof(workspace_id: int, friend_id: int, link_token: str) -> str:
+    """Lumo's signed, timestamped record that it issued `link_token` to this friend."""
+    payload = {"w": workspace_id, "f": friend_id, "t": _token_digest(link_token)}
+    return str(_link_page_serializer().dumps(payload))
+
+
+def verify_link_token(workspace_id: int, link_token: str, proof: str) -> int:
+    """The friend id the link token was issued to, if Lumo issued it recently for this workspace.
+
+    Raises `LinkRefused` for a missing, forged, expired or mismatched proof, or when the friend
+    is no longer one of the workspace's. Costs one signature check and one row read.
+    """
+    refused = LinkRefused("This link is not valid or has expired; ask the shop for a new one.")
+    if not link_token or not proof or len(link_token) > MAX_LINK_TOKEN or len(proof) > 1000:
+        raise refused
+    try:
+        data: Any = _link_page_serializer().loads(proof, max_age=LINK_TOKEN_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        raise refused from None
+    if (
+        not isinstance(data, dict)
+        or data.get("w") != workspace_id
+        or data.get("t") != _token_digest(link_token)
+        or not isinstance(data.get("f"), int)
+    ):
+        raise refused
+    friend = db.session.get(LineFriend, data["f"])
+    if friend is None or friend.workspace_id != workspace_id:
+        raise refused
+    return friend.id
 
 
 def send_account_link_invitation(workspace_id: int, friend_id: int) -> str:
@@ -206,7 +262,7 @@ def send_account_link_invitation(workspace_id: int, friend_id: int) -> str:
     workspace, friend = _workspace_and_friend(workspace_id, friend_id)
     with line_client_for(workspace) as client:
         link_token = client.issue_link_token(friend.line_user_id)
-        url = link_page_url(workspace_id, link_token)
+        url = link_page_url(workspace_id, link_token, friend.id)
         client.push(
             friend.line_user_id,
             [_link_button("Link your store account to LINE", "Link account", url)],
@@ -215,13 +271,18 @@ def send_account_link_invitation(workspace_id: int, friend_id: int) -> str:
     return url
 
 
-def begin_account_link(workspace_id: int, customer_shopify_id: int, link_token: str) -> str:
+def begin_account_link(
+    workspace_id: int, customer_shopify_id: int, link_token: str, proof: str
+) -> str:
     """Remember a nonce for the signed-in customer; returns LINE's dialog URL to redirect to.
 
-    The caller commits. The nonce is single-use and expires after ten minutes.
+    Only a link token Lumo issued to a friend of this workspace in the last ten minutes gets
+    a nonce (`verify_link_token`). The caller commits. The nonce is single-use and expires
+    after ten minutes.
     """
     if not link_token:
         raise LinkRefused("This link has no LINE link token; ask the shop to send a new one.")
+    verify_link_token(workspace_id, link_token, proof)
     if not customer_belongs(workspace_id, customer_shopify_id):
         raise LinkRefused(
             f"Customer {customer_shopify_id} is not a customer of this store; sign in with "

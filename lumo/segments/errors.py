@@ -27,3 +27,7 @@ class SegmentValidationError(SegmentError):
         self.field = field
         self.column = column
         super().__init__(f"at column {column}: {message}" if column else message)
+
+
+class SegmentNameTaken(SegmentValidationError):
+    """Another saved Segment of the workspace already has this name."""

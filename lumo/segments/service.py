@@ -29,7 +29,7 @@ from lumo.segments.compiler import (
     count_statement,
     make_context,
 )
-from lumo.segments.errors import SegmentValidationError
+from lumo.segments.errors import SegmentNameTaken, SegmentValidationError
 from lumo.segments.fields import SegmentFieldRegistry
 from lumo.segments.model import FunctionCondition, Segment, iter_conditions
 from lumo.segments.parser import parse_segment
@@ -262,23 +262,46 @@ def save_segment(
     definition: SegmentLike,
     *,
     description: str | None = None,
+    segment_id: int | None = None,
     now: datetime | None = None,
     registry: SegmentFieldRegistry | None = None,
     commit: bool = True,
 ) -> SavedSegment:
-    """Save (or replace, by name) a Segment with its current count; returns the row."""
-    if not name.strip():
+    """Save a new Segment, or the one `segment_id` names, with its current count.
+
+    Names are unique per workspace: saving under a name another Segment has is refused rather
+    than silently replacing that Segment.
+    """
+    name = name.strip()
+    if not name:
         raise SegmentValidationError("Give the Segment a name before saving it.")
     segment = as_segment(definition)
     total = count(workspace_id, segment, now=now, registry=registry)
-    row = db.session.execute(
+
+    same_name = db.session.execute(
         select(SavedSegment).where(
-            SavedSegment.workspace_id == workspace_id, SavedSegment.name == name.strip()
+            SavedSegment.workspace_id == workspace_id, SavedSegment.name == name
         )
     ).scalar_one_or_none()
-    if row is None:
-        row = SavedSegment(workspace_id=workspace_id, name=name.strip(), definition={})
+    if same_name is not None and same_name.id != segment_id:
+        raise SegmentNameTaken(
+            f"A Segment called “{name}” already exists. Pick another name, or open that "
+            "Segment to change it."
+        )
+    row: SavedSegment | None
+    if segment_id is None:
+        row = SavedSegment(workspace_id=workspace_id, name=name, definition={})
         db.session.add(row)
+    else:
+        row = db.session.execute(
+            select(SavedSegment).where(
+                SavedSegment.workspace_id == workspace_id, SavedSegment.id == segment_id
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise SegmentValidationError("That Segment no longer exists; save it as a new one.")
+        row.name = name
+
     row.description = description
     row.definition = segment.to_json()
     row.last_count = total

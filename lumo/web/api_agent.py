@@ -22,8 +22,16 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("api_agent", __name__, url_prefix="/api/agent")
 
 
+#: Conversation ids are `agent_conversations.id`, a 32-bit integer column.
+MAX_CONVERSATION_ID = 2**31 - 1
+
+
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        # JSON nested thousands deep is no request the agent understands.
+        return {}
     return data if isinstance(data, dict) else {}
 
 
@@ -41,8 +49,15 @@ def post_message() -> ResponseReturnValue:
     if not isinstance(text, str) or not text.strip():
         return _problem('Send {"text": "…"} with the audience you are looking for.')
     conversation_id = body.get("conversation_id")
-    if conversation_id is not None and not isinstance(conversation_id, int):
-        return _problem("conversation_id must be a number; leave it out to start a new one.")
+    if conversation_id is not None and (
+        isinstance(conversation_id, bool)
+        or not isinstance(conversation_id, int)
+        or not 1 <= conversation_id <= MAX_CONVERSATION_ID
+    ):
+        return _problem(
+            "conversation_id must be the id of one of your conversations (a positive whole "
+            "number); leave it out to start a new one."
+        )
     try:
         answer = ask(current_workspace_id(), text, conversation_id=conversation_id)
     except ConversationNotFound as error:

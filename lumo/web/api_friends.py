@@ -22,7 +22,14 @@ from flask_login import current_user
 
 from lumo.extensions import db
 from lumo.friends import lumo_tags
-from lumo.friends.directory import FriendFilters, friend_detail, list_friends, message_json
+from lumo.friends.directory import (
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    FriendFilters,
+    friend_detail,
+    list_friends,
+    message_json,
+)
 from lumo.friends.errors import (
     FriendNotFound,
     FriendsError,
@@ -48,6 +55,8 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("api_friends", __name__, url_prefix="/api")
 
 MAX_BULK_IDS = 50_000
+#: The largest id a URL or body may name (64-bit columns); larger is no such row.
+MAX_ID = 2**63 - 1
 
 
 class BadRequest(ValueError):
@@ -117,27 +126,27 @@ def friends_index() -> ResponseReturnValue:
         search=args.get("q") or None,
         follow_status=status,
         linked=None if not linked else linked == "true",
-        lumo_tag=int(raw_tag) if raw_tag and raw_tag.isdigit() else raw_tag,
+        lumo_tag=_id_or_name(raw_tag),
     )
-    page = _int_arg("page", 1)
-    per_page = _int_arg("per_page", 50)
+    page = _int_arg("page", 1, maximum=MAX_PAGE)
+    per_page = _int_arg("per_page", 50, maximum=MAX_PAGE_SIZE, clamp=True)
     return jsonify(list_friends(current_workspace_id(), filters, page=page, per_page=per_page))
 
 
-@bp.get("/friends/<int:friend_id>")
+@bp.get(f"/friends/<int(max={MAX_ID}):friend_id>")
 @signed_in
 def friends_show(friend_id: int) -> ResponseReturnValue:
     return jsonify(friend=friend_detail(current_workspace_id(), friend_id))
 
 
-@bp.get("/friends/<int:friend_id>/messages")
+@bp.get(f"/friends/<int(max={MAX_ID}):friend_id>/messages")
 @signed_in
 def friend_messages(friend_id: int) -> ResponseReturnValue:
     detail = friend_detail(current_workspace_id(), friend_id)
     return jsonify(messages=detail["messages"])
 
 
-@bp.post("/friends/<int:friend_id>/messages")
+@bp.post(f"/friends/<int(max={MAX_ID}):friend_id>/messages")
 @signed_in
 def friend_send_message(friend_id: int) -> ResponseReturnValue:
     body = _json_body()
@@ -151,19 +160,19 @@ def friend_send_message(friend_id: int) -> ResponseReturnValue:
     return jsonify(message=message_json(message)), 201
 
 
-@bp.get("/friends/<int:friend_id>/lumo-tags")
+@bp.get(f"/friends/<int(max={MAX_ID}):friend_id>/lumo-tags")
 @signed_in
 def friend_lumo_tags(friend_id: int) -> ResponseReturnValue:
     tags = lumo_tags.lumo_tags_of(current_workspace_id(), friend_id)
     return jsonify(lumo_tags=[_tag_json(tag) for tag in tags])
 
 
-@bp.post("/friends/<int:friend_id>/lumo-tags")
+@bp.post(f"/friends/<int(max={MAX_ID}):friend_id>/lumo-tags")
 @signed_in
 def friend_add_lumo_tag(friend_id: int) -> ResponseReturnValue:
     body = _json_body()
     wanted: int | str
-    if isinstance(body.get("lumo_tag_id"), int):
+    if _is_id(body.get("lumo_tag_id")):
         wanted = int(body["lumo_tag_id"])
     elif isinstance(body.get("name"), str):
         wanted = body["name"]
@@ -173,14 +182,14 @@ def friend_add_lumo_tag(friend_id: int) -> ResponseReturnValue:
     return jsonify(lumo_tag=_tag_json(tag)), 201
 
 
-@bp.delete("/friends/<int:friend_id>/lumo-tags/<int:lumo_tag_id>")
+@bp.delete(f"/friends/<int(max={MAX_ID}):friend_id>/lumo-tags/<int(max={MAX_ID}):lumo_tag_id>")
 @signed_in
 def friend_remove_lumo_tag(friend_id: int, lumo_tag_id: int) -> ResponseReturnValue:
     removed = lumo_tags.remove_lumo_tag(current_workspace_id(), friend_id, lumo_tag_id)
     return jsonify(removed=removed)
 
 
-@bp.post("/friends/<int:friend_id>/link-invitation")
+@bp.post(f"/friends/<int(max={MAX_ID}):friend_id>/link-invitation")
 @signed_in
 def friend_link_invitation(friend_id: int) -> ResponseReturnValue:
     method = _json_body().get("method", "account_link")
@@ -194,7 +203,7 @@ def friend_link_invitation(friend_id: int) -> ResponseReturnValue:
     return jsonify(sent=True, method=method, url=url)
 
 
-@bp.delete("/friends/<int:friend_id>/link")
+@bp.delete(f"/friends/<int(max={MAX_ID}):friend_id>/link")
 @signed_in
 def friend_unlink(friend_id: int) -> ResponseReturnValue:
     workspace_id = current_workspace_id()
@@ -221,28 +230,28 @@ def lumo_tags_create() -> ResponseReturnValue:
     return jsonify(lumo_tag=_tag_json(tag, 0)), 201
 
 
-@bp.get("/lumo-tags/<int:lumo_tag_id>")
+@bp.get(f"/lumo-tags/<int(max={MAX_ID}):lumo_tag_id>")
 @signed_in
 def lumo_tags_show(lumo_tag_id: int) -> ResponseReturnValue:
     tag = lumo_tags.get_lumo_tag(current_workspace_id(), lumo_tag_id)
     return jsonify(lumo_tag=_tag_json(tag))
 
 
-@bp.patch("/lumo-tags/<int:lumo_tag_id>")
+@bp.patch(f"/lumo-tags/<int(max={MAX_ID}):lumo_tag_id>")
 @signed_in
 def lumo_tags_rename(lumo_tag_id: int) -> ResponseReturnValue:
     tag = lumo_tags.rename_lumo_tag(current_workspace_id(), lumo_tag_id, _name(_json_body()))
     return jsonify(lumo_tag=_tag_json(tag))
 
 
-@bp.delete("/lumo-tags/<int:lumo_tag_id>")
+@bp.delete(f"/lumo-tags/<int(max={MAX_ID}):lumo_tag_id>")
 @signed_in
 def lumo_tags_delete(lumo_tag_id: int) -> ResponseReturnValue:
     removed = lumo_tags.delete_lumo_tag(current_workspace_id(), lumo_tag_id)
     return jsonify(deleted=lumo_tag_id, removed_from_friends=removed)
 
 
-@bp.post("/lumo-tags/<int:lumo_tag_id>/friends")
+@bp.post(f"/lumo-tags/<int(max={MAX_ID}):lumo_tag_id>/friends")
 @signed_in
 def lumo_tags_add_friends(lumo_tag_id: int) -> ResponseReturnValue:
     result = lumo_tags.add_lumo_tag_to_friends(
@@ -251,7 +260,7 @@ def lumo_tags_add_friends(lumo_tag_id: int) -> ResponseReturnValue:
     return jsonify(added=result.changed, already=result.unchanged, not_found=result.not_found)
 
 
-@bp.post("/lumo-tags/<int:lumo_tag_id>/friends/remove")
+@bp.post(f"/lumo-tags/<int(max={MAX_ID}):lumo_tag_id>/friends/remove")
 @signed_in
 def lumo_tags_remove_friends(lumo_tag_id: int) -> ResponseReturnValue:
     result = lumo_tags.remove_lumo_tag_from_friends(
@@ -288,8 +297,8 @@ def _selection(body: dict[str, Any]) -> lumo_tags.FriendSelection:
     if isinstance(ids, list):
         if len(ids) > MAX_BULK_IDS:
             raise BadRequest(f"Send at most {MAX_BULK_IDS} friend ids per request.")
-        if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise BadRequest("friend_ids must be a list of friend ids (numbers).")
+        if not all(_is_id(i) for i in ids):
+            raise BadRequest("friend_ids must be a list of friend ids (positive numbers).")
         return [int(i) for i in ids]
     if isinstance(segment, str | dict) and segment:
         return _segment_members(segment)
@@ -305,13 +314,30 @@ def _segment_members(segment: str | dict[str, Any]) -> list[int]:
         raise BadRequest(f"The Segment could not be used: {error}") from error
 
 
-def _int_arg(name: str, default: int) -> int:
+def _int_arg(name: str, default: int, *, maximum: int, clamp: bool = False) -> int:
+    """A whole number from the query string; past `maximum` it is refused (or clamped)."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise BadRequest(f"{name} must be a whole number.")
+    # Compared by length first, so a number of any length is never converted.
+    if len(raw.lstrip("0")) > len(str(maximum)) or int(raw) > maximum:
+        if clamp:
+            return maximum
+        raise BadRequest(f"{name} must be at most {maximum:,}.")
     return int(raw)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def _id_or_name(raw: str | None) -> int | str | None:
+    """A Lumo tag filter: an id when it is one, else a name (a too-long number is a name)."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    return raw
 
 
 def _tag_json(tag: LumoTag, friend_count: int | None = None) -> dict[str, Any]:

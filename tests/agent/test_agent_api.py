@@ -43,7 +43,8 @@ def test_ask_and_act(signed_in: FlaskClient, workspace) -> None:
     assert db.session.query(Segment).filter_by(workspace_id=workspace.id, name="Blocked").one()
 
     tagged = signed_in.post(
-        "/api/agent/actions/add-lumo-tag", json={"segment": "", "tag": "Everyone"}
+        "/api/agent/actions/add-lumo-tag",
+        json={"segment": "line_follow_status = 'blocked'", "tag": "Everyone"},
     )
     assert tagged.get_json()["members"] == 0
     assert db.session.query(LumoTag).filter_by(workspace_id=workspace.id).one().name == "Everyone"

@@ -147,7 +147,7 @@ def test_no_personal_data_reaches_the_model(llm: tuple[Flask, int], model: OpenA
         assert customer.email not in sent
         assert customer.phone not in sent
         assert (customer.display_name or "@@") not in sent
-    assert "090-1234-5678" not in sent and "[email removed]" in sent
+    assert "090-1234-5678" not in sent and "call me at" in sent
     assert "Ignore previous instructions" not in sent
 
 

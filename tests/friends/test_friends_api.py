@@ -231,3 +231,55 @@ def test_friend_detail_and_sending_a_message(world: World, merchant: FlaskClient
     ]
     assert merchant.post(f"/api/friends/{mio.id}/messages", json={"text": " "}).status_code == 400
     assert db.session.scalars(select(LineMessage)).all()
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ("?page=99999999999999999999", 400, "page must be at most 1,000,000"),
+        ("?page=1000001", 400, "page must be at most"),
+        ("?page=²", 400, "whole number"),
+        ("?page=-1", 400, "whole number"),
+        ("?per_page=99999999999999999999", 200, None),
+        ("?lumo_tag=99999999999999999999", 404, None),
+        ("?lumo_tag=²", 404, None),
+    ],
+)
+def test_paging_and_filters_never_overflow(
+    signed_in: FlaskClient, workspace: Any, query: str, status: int, message: str | None
+) -> None:
+    friend(workspace.id, 1)
+    response = signed_in.get("/api/friends" + query)
+    assert response.status_code == status, response.get_json()
+    if message:
+        assert message in response.get_json()["error"]
+    if status == 200:
+        assert response.get_json()["per_page"] == 200
+
+
+def test_the_last_allowed_page_is_empty_not_an_error(signed_in: FlaskClient, workspace) -> None:
+    friend(workspace.id, 1)
+    page = ok(signed_in.get("/api/friends?page=1000000&per_page=200"))
+    assert page["friends"] == [] and page["total"] == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/friends/99999999999999999999",
+        "/api/friends/99999999999999999999/messages",
+        "/api/friends/99999999999999999999/lumo-tags",
+        "/api/lumo-tags/99999999999999999999",
+    ],
+)
+def test_huge_ids_in_urls_are_404(signed_in: FlaskClient, path: str) -> None:
+    assert signed_in.get(path).status_code == 404
+
+
+def test_huge_ids_in_bodies_are_400(signed_in: FlaskClient, workspace) -> None:
+    made = friend(workspace.id, 1)
+    tag = ok(signed_in.post("/api/lumo-tags", json={"name": "Spring"}), 201)["lumo_tag"]
+    huge = signed_in.post(f"/api/lumo-tags/{tag['id']}/friends", json={"friend_ids": [10**30]})
+    assert huge.status_code == 400 and "friend ids" in huge.get_json()["error"]
+    by_id = signed_in.post(f"/api/friends/{made.id}/lumo-tags", json={"lumo_tag_id": 10**30})
+    assert by_id.status_code == 400

@@ -48,13 +48,18 @@ def invite(world: World, merchant: FlaskClient, friend: LineFriend) -> str:
     return str(url)
 
 
+def link_fields(link_url: str) -> dict[str, str]:
+    """The hidden fields the link page posts back: workspace, link token and Lumo's proof."""
+    query = parse_qs(urlsplit(link_url).query)
+    return {key: query[key][0] for key in ("ws", "linkToken", "proof")}
+
+
 def sign_in_and_confirm(browser: httpx.Client, link_url: str, customer_id: int) -> httpx.Response:
     """The friend opens the link, signs in as the customer and confirms in LINE's dialog."""
     page = browser.get(link_url)
     assert page.status_code == 200
     assert "customer_id" in page.text
-    query = parse_qs(urlsplit(link_url).query)
-    form = {"ws": query["ws"][0], "linkToken": query["linkToken"][0], "customer_id": customer_id}
+    form = {**link_fields(link_url), "customer_id": customer_id}
     redirect = browser.post(link_url.split("?")[0], data=form)
     assert redirect.status_code == 302
     return browser.get(redirect.headers["location"])
@@ -148,8 +153,7 @@ def test_a_failed_dialog_links_nothing(
 ) -> None:
     friend = follow(world)
     link_url = invite(world, merchant, friend)
-    query = parse_qs(urlsplit(link_url).query)
-    form = {"ws": query["ws"][0], "linkToken": query["linkToken"][0], "customer_id": 7001}
+    form = {**link_fields(link_url), "customer_id": 7001}
     redirect = browser.post(link_url.split("?")[0], data=form)
     impostor = browser.get(redirect.headers["location"] + "&as=other")
     assert "failed" in impostor.text.lower()
@@ -166,8 +170,7 @@ def test_a_customer_of_another_workspace_is_refused(
     link_url = invite(world, merchant, friend)
 
     page = browser.get(link_url)
-    query = parse_qs(urlsplit(link_url).query)
-    form = {"ws": query["ws"][0], "linkToken": query["linkToken"][0], "customer_id": 8800}
+    form = {**link_fields(link_url), "customer_id": 8800}
     refused = browser.post(link_url.split("?")[0], data=form)
     assert page.status_code == 200
     assert refused.status_code == 400
@@ -244,3 +247,77 @@ def test_a_storefront_invitation_is_pushed_with_the_shops_address(
     assert pushed.messages[0]["template"]["actions"][0]["uri"] == url
     wrong = merchant.post(f"/api/friends/{friend.id}/link-invitation", json={"method": "x"})
     assert wrong.status_code == 400
+
+
+def test_a_guessed_link_shows_no_store_name_and_makes_no_nonce(
+    world: World, browser: httpx.Client
+) -> None:
+    other = other_workspace()
+    page = f"{world.lumo.url}/link/start"
+    for ws in (other.id, world.workspace_id):
+        guessed = browser.get(page, params={"ws": ws, "linkToken": "x"})
+        assert guessed.status_code == 400
+        assert "Other shop" not in guessed.text and "customer_id" not in guessed.text
+        assert "not valid or has expired" in guessed.text
+        posted = browser.post(page, data={"ws": ws, "linkToken": "x", "customer_id": 7001})
+        assert posted.status_code == 400
+    world.refresh()
+    assert db.session.scalars(select(LinkNonce)).all() == []
+
+
+def test_a_real_link_moved_to_another_workspace_or_token_is_refused(
+    world: World, merchant: FlaskClient, browser: httpx.Client
+) -> None:
+    other = other_workspace()
+    add_synced_customer(other.id, 7001)
+    db.session.commit()
+    friend = follow(world)
+    fields = link_fields(invite(world, merchant, friend))
+    page = f"{world.lumo.url}/link/start"
+
+    shown = browser.get(page, params=fields)
+    assert shown.status_code == 200 and "customer_id" in shown.text
+    for changed in ({"ws": str(other.id)}, {"linkToken": fields["linkToken"] + "x"}):
+        moved = browser.post(page, data={**fields, **changed, "customer_id": 7001})
+        assert moved.status_code == 400 and "Other shop" not in moved.text
+    world.refresh()
+    assert db.session.scalars(select(LinkNonce)).all() == []
+
+
+def test_an_old_proof_is_refused(world: World, merchant: FlaskClient) -> None:
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    from lumo.friends.linking import LINK_PAGE_SALT, _token_digest, verify_link_token
+
+    friend = follow(world)
+
+    class ElevenMinutesAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return super().get_timestamp() - 11 * 60
+
+    with world.app.test_request_context():
+        serializer = URLSafeTimedSerializer(
+            world.app.config["SECRET_KEY"], salt=LINK_PAGE_SALT, signer=ElevenMinutesAgo
+        )
+        payload = {"w": world.workspace_id, "f": friend.id, "t": _token_digest("tok")}
+        with pytest.raises(LinkRefused):
+            verify_link_token(world.workspace_id, "tok", str(serializer.dumps(payload)))
+        fresh = URLSafeTimedSerializer(world.app.config["SECRET_KEY"], salt=LINK_PAGE_SALT)
+        assert verify_link_token(world.workspace_id, "tok", fresh.dumps(payload)) == friend.id
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("customer_id", "9" * 25), ("customer_id", "²"), ("ws", "9" * 30)],
+)
+def test_out_of_range_numbers_on_the_link_page_are_400(
+    world: World, merchant: FlaskClient, browser: httpx.Client, field: str, value: str
+) -> None:
+    friend = follow(world)
+    form = {**link_fields(invite(world, merchant, friend)), "customer_id": "7001", field: value}
+    response = browser.post(f"{world.lumo.url}/link/start", data=form)
+    assert response.status_code == 400
+    expected = "at most 19" if field == "customer_id" else "incomplete"
+    assert expected in response.text
+    world.refresh()
+    assert db.session.scalars(select(LinkNonce)).all() == []

@@ -150,7 +150,7 @@ def test_a_body_with_several_events_stores_each(world: World) -> None:
         event("postback", a, "01J00000000000000000000005", now, postback={"data": "x"}),
     ]  # fmt: skip
     response = post_events(world, events)
-    assert response.json() == {"received": 3, "duplicates": 0}
+    assert response.json() == {"received": 3, "duplicates": 0, "malformed": 0}
 
     world.refresh()
     statuses = dict(
@@ -186,3 +186,57 @@ def test_the_channel_can_be_pointed_at_the_workspaces_webhook_url(world: World) 
     assert workspace is not None
     assert register_line_webhook(workspace) == world.webhook_url
     assert world.line.webhook_url == world.webhook_url
+
+
+def post_raw(world: World, body: bytes) -> httpx.Response:
+    headers = {"x-line-signature": sign(CHANNEL_SECRET, body), "Content-Type": "application/json"}
+    return httpx.post(world.webhook_url, content=body, headers=headers, timeout=10)
+
+
+def test_malformed_events_are_kept_for_inspection_and_never_applied(world: World) -> None:
+    at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    good = event("follow", "U" + "1" * 32, "01GOODEVENT0000000000000001", at)
+    bad = [
+        event("follow", "U" + "2" * 32, "01BADTIMESTAMP000000000001", at) | {"timestamp": 10**30},
+        event("follow", "U" + "3" * 32, "E" * 500, at),
+        event("follow", "U" + "4" * 200, "01LONGUSERID00000000000001", at),
+        event("message", "U" + "5" * 32, "01DEEPMESSAGE0000000000001", at)
+        | {"message": json.loads('{"a":' * 40 + "1" + "}" * 40)},
+    ]
+    response = post_events(world, [good, *bad])
+    assert response.status_code == 200
+    assert response.json() == {"received": 1, "duplicates": 0, "malformed": 4}
+
+    world.refresh()
+    assert [f.line_user_id for f in db.session.scalars(select(LineFriend))] == ["U" + "1" * 32]
+    assert count(LineMessage) == 0
+    kept = db.session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.status == "failed")
+    ).all()
+    assert len(kept) == 4
+    assert all(d.error and d.error.startswith("Malformed LINE event") for d in kept)
+    assert all(len(d.event_id) <= 128 and d.applied_at is None for d in kept)
+    reasons = " ".join(d.error or "" for d in kept)
+    assert "timestamp" in reasons and "webhookEventId" in reasons and "userId" in reasons
+    by_id = {d.event_id: d for d in kept}
+    assert json.loads(by_id["01BADTIMESTAMP000000000001"].body)["timestamp"] == 10**30
+
+    # LINE redelivering the same malformed events adds nothing.
+    again = post_events(world, bad)
+    assert again.json() == {"received": 0, "duplicates": 4, "malformed": 0}
+
+
+def test_an_unreadable_signed_body_is_400_and_nothing_is_saved(world: World) -> None:
+    deep = b'{"destination":"U0","events":[' + b"[" * 50_000 + b"]" * 50_000 + b"]}"
+    for body in (deep, b"not json", b'{"events": {}}'):
+        response = post_raw(world, body)
+        assert response.status_code == 400, body[:40]
+    world.refresh()
+    assert count(WebhookDelivery) == 0
+
+
+def test_an_out_of_range_workspace_in_the_url_is_404(world: World) -> None:
+    body = b'{"destination":"U0","events":[]}'
+    headers = {"x-line-signature": sign(CHANNEL_SECRET, body)}
+    url = f"{world.lumo.url}/webhooks/line/{10**30}"
+    assert httpx.post(url, content=body, headers=headers, timeout=10).status_code == 404

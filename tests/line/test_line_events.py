@@ -117,11 +117,62 @@ def test_empty_verify_body_parses() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"not json", b"[]", b'{"destination":"U1"}', _body({"type": "follow"})],
+    [
+        b"not json",
+        b"[]",
+        b'{"destination":"U1"}',
+        b'{"events": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
+    ],
 )
-def test_malformed_bodies_raise(raw: bytes) -> None:
+def test_unreadable_bodies_raise(raw: bytes) -> None:
     with pytest.raises(LineWebhookError):
         parse_webhook_body(raw)
+
+
+def _nested(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {"text": "deep"}
+    for _ in range(levels):
+        value = {"inner": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({"type": "follow"}, "webhookEventId"),
+        (_event("follow", timestamp=10**30), "timestamp"),
+        (_event("follow", timestamp=-1), "timestamp"),
+        (_event("follow", webhookEventId="E" * 500), "webhookEventId"),
+        (_event("follow", source={"type": "user", "userId": "U" * 201}), "userId"),
+        (_event("follow", source={"type": "user", "userId": 12345}), "userId"),
+        (_event("follow", type="f" * 200), "type"),
+        (_event("message", message={"id": "1" * 65, "type": "text", "text": "x"}), "message.id"),
+        (_event("message", message={"id": "1", "type": "t" * 21}), "message.type"),
+        (_event("accountLink", link={"result": "ok", "nonce": "n" * 256}), "nonce"),
+        (_event("message", message=_nested(30)), "nests"),
+    ],
+)
+def test_malformed_events_are_rejected_one_by_one(event: dict[str, object], reason: str) -> None:
+    good = _event("unfollow")
+    payload = parse_webhook_body(_body(good, event))
+
+    assert [parsed.type for parsed in payload.events] == ["unfollow"]
+    (rejected,) = payload.rejected
+    assert rejected.index == 1 and reason in rejected.reason
+    assert rejected.raw == event
+    long_id = len(str(event.get("webhookEventId", ""))) > 128
+    assert rejected.event_id == (None if long_id else event.get("webhookEventId"))
+
+
+def test_the_largest_sane_values_are_accepted() -> None:
+    event = _event(
+        "message",
+        webhookEventId="E" * 128,
+        source={"type": "user", "userId": "U" * 64},
+        message={"id": "1" * 64, "type": "text", "text": "hello"},
+    )
+    (parsed,) = parse_webhook_body(_body(event)).events
+    assert isinstance(parsed, MessageEvent) and parsed.user_id == "U" * 64
 
 
 def test_read_webhook_checks_signature_before_parsing() -> None:

@@ -90,3 +90,39 @@ def test_out_of_range_values_in_the_editor_are_explained(
         assert response.status_code == 422
         assert 'role="alert"' in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(SavedSegment)) == 0
+
+
+def test_a_new_segment_cannot_silently_replace_one_with_the_same_name(
+    signed_in: FlaskClient, workspace: Any
+) -> None:
+    first = signed_in.post(
+        "/segments/new",
+        data={"name": "Dormant VIPs", "text": "number_of_orders >= 1", "action": "save"},
+    )
+    second = signed_in.post(
+        "/segments/new",
+        data={"name": "Dormant VIPs", "text": "number_of_orders >= 5", "action": "save"},
+    )
+
+    assert first.status_code == 302
+    assert second.status_code == 422
+    assert "already exists" in second.get_data(as_text=True)
+    saved = db.session.scalars(select(SavedSegment)).one()
+    assert saved.definition["where"]["value"] == 1
+
+
+def test_editing_a_segment_can_rename_it(signed_in: FlaskClient, workspace: Any) -> None:
+    signed_in.post(
+        "/segments/new",
+        data={"name": "Regulars", "text": "number_of_orders >= 1", "action": "save"},
+    )
+    row = db.session.scalars(select(SavedSegment)).one()
+
+    response = signed_in.post(
+        f"/segments/{row.id}",
+        data={"name": "Loyal", "text": "number_of_orders >= 2", "action": "save"},
+    )
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [r.name for r in db.session.scalars(select(SavedSegment))] == ["Loyal"]

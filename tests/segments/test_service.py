@@ -13,7 +13,7 @@ from lumo.models import LineFriend
 from lumo.segments import service
 from lumo.segments.builders import FRIEND, friend_column
 from lumo.segments.compiler import compile_segment, make_context
-from lumo.segments.errors import SegmentSyntaxError, SegmentValidationError
+from lumo.segments.errors import SegmentNameTaken, SegmentSyntaxError, SegmentValidationError
 from lumo.segments.fields import FieldType, SegmentField, SegmentFieldRegistry
 from lumo.segments.parser import parse_segment
 
@@ -138,7 +138,12 @@ def test_saving_stores_the_json_form_and_the_count(in_app: Store) -> None:
     text = "orders_placed MATCHES (count >= 3, date > -90d)"
 
     saved = service.save_segment(W1, "Regulars", text, description="常連", now=NOW)
-    again = service.save_segment(W1, "Regulars", "number_of_orders >= 1", now=NOW)
+    with pytest.raises(SegmentNameTaken, match="already exists"):
+        service.save_segment(W1, "Regulars", "number_of_orders >= 1", now=NOW)
+    db.session.rollback()
+    again = service.save_segment(
+        W1, "Regulars", "number_of_orders >= 1", segment_id=saved.id, now=NOW
+    )
 
     assert again.id == saved.id
     assert again.last_count == 3

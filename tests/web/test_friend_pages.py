@@ -165,3 +165,39 @@ def test_an_empty_reply_is_not_sent(
     )
 
     assert "Type a message before sending." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("page", "shown"),
+    [
+        ("99999999999999999999", "Page 3 of 3"),
+        ("4", "Page 3 of 3"),
+        ("0", "Page 1 of 3"),
+        ("-5", "Page 1 of 3"),
+        ("²", "Page 1 of 3"),
+        ("2", "Page 2 of 3"),
+    ],
+)
+def test_the_page_number_is_clamped(
+    signed_in: FlaskClient, workspace: Any, page: str, shown: str
+) -> None:
+    for number in range(101):
+        make_friend(workspace.id, f"Friend {number}")
+    db.session.commit()
+    response = signed_in.get(f"/friends/?page={page}")
+    assert response.status_code == 200
+    assert shown in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("tag", ["99999999999999999999", "²"])
+def test_a_huge_or_odd_tag_filter_is_ignored(
+    signed_in: FlaskClient, three_friends: dict[str, Any], tag: str
+) -> None:
+    assert signed_in.get(f"/friends/?tag={tag}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/friends/99999999999999999999", "/friends/99999999999999999999/chat"]
+)
+def test_a_huge_friend_id_is_404(signed_in: FlaskClient, path: str) -> None:
+    assert signed_in.get(path).status_code == 404

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("friends", __name__, url_prefix="/friends")
 
 PAGE_SIZE = 50
+#: The largest id a URL may name (64-bit columns); a larger number is no such friend (404).
+MAX_ID = 2**63 - 1
 FOLLOW_STATUSES = ("following", "blocked")
 
 
@@ -77,7 +79,7 @@ def filter_friends(workspace_id: int, args: Any) -> Select[LineFriend]:
         query = query.where(~is_linked)
 
     tag = args.get("tag") or ""
-    if tag.isdigit():
+    if tag.isascii() and tag.isdigit() and len(tag) <= 18:
         query = query.where(
             exists().where(
                 FriendLumoTag.workspace_id == workspace_id,
@@ -123,12 +125,23 @@ def _friend_or_404(friend_id: int) -> LineFriend:
     return friend
 
 
+def page_number(raw: str | None, pages: int) -> int:
+    """The page asked for, clamped to 1…`pages`; anything that is not a number is page 1."""
+    if not raw or not (raw.isascii() and raw.isdigit()):
+        return 1
+    # A number longer than the page count cannot be a page; never convert a huge one.
+    if len(raw.lstrip("0")) > len(str(pages)):
+        return pages
+    return max(1, min(pages, int(raw)))
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
     workspace_id = current_workspace_id()
     query = filter_friends(workspace_id, request.args)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = page_number(request.args.get("page"), pages)
     friends = list(
         db.session.scalars(
             query.order_by(LineFriend.friend_added_at.desc(), LineFriend.id.desc())
@@ -151,7 +164,7 @@ def index() -> ResponseReturnValue:
         friends=friends,
         total=total,
         page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=pages,
         linked=linked,
         tags_by_friend=lumo_tags_of(workspace_id, ids),
         lumo_tags=workspace_lumo_tags(workspace_id),
@@ -228,7 +241,7 @@ def _customer_context(workspace_id: int, friend: LineFriend) -> dict[str, Any]:
     }
 
 
-@bp.get("/<int:friend_id>")
+@bp.get(f"/<int(max={MAX_ID}):friend_id>")
 def show(friend_id: int) -> ResponseReturnValue:
     friend = _friend_or_404(friend_id)
     workspace_id = current_workspace_id()
@@ -241,7 +254,7 @@ def show(friend_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/<int:friend_id>/chat")
+@bp.get(f"/<int(max={MAX_ID}):friend_id>/chat")
 def chat(friend_id: int) -> ResponseReturnValue:
     friend = _friend_or_404(friend_id)
     workspace_id = current_workspace_id()
@@ -263,7 +276,7 @@ def chat(friend_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/<int:friend_id>/messages")
+@bp.post(f"/<int(max={MAX_ID}):friend_id>/messages")
 def reply(friend_id: int) -> ResponseReturnValue:
     friend = _friend_or_404(friend_id)
     text = (request.form.get("text") or "").strip()
@@ -284,7 +297,7 @@ def _back(friend: LineFriend) -> ResponseReturnValue:
     return redirect(url_for(target, friend_id=friend.id))
 
 
-@bp.post("/<int:friend_id>/lumo-tags")
+@bp.post(f"/<int(max={MAX_ID}):friend_id>/lumo-tags")
 def add_tag(friend_id: int) -> ResponseReturnValue:
     friend = _friend_or_404(friend_id)
     payload = request.get_json(silent=True) if request.is_json else None
@@ -302,7 +315,7 @@ def add_tag(friend_id: int) -> ResponseReturnValue:
     return _back(friend)
 
 
-@bp.post("/<int:friend_id>/lumo-tags/<int:tag_id>/remove")
+@bp.post(f"/<int(max={MAX_ID}):friend_id>/lumo-tags/<int(max={MAX_ID}):tag_id>/remove")
 def remove_tag(friend_id: int, tag_id: int) -> ResponseReturnValue:
     friend = _friend_or_404(friend_id)
     tag = db.session.scalar(

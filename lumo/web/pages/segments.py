@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from lumo.extensions import db
 from lumo.models import Segment as SavedSegment
@@ -134,12 +134,13 @@ def _editor(row: SavedSegment | None) -> ResponseReturnValue:
         return render_template(
             "segments/edit.html", row=row, form=form, result=result, fields=_fields()
         ), 422
-    if row is not None and row.name != form["name"]:
-        # Saving is by name; a rename replaces the old row rather than leaving a copy.
-        db.session.execute(delete(SavedSegment).where(SavedSegment.id == row.id))
     try:
         saved = service.save_segment(
-            workspace_id, form["name"], form["text"], description=form["description"] or None
+            workspace_id,
+            form["name"],
+            form["text"],
+            description=form["description"] or None,
+            segment_id=row.id if row is not None else None,
         )
     except SegmentError as error:
         db.session.rollback()
