@@ -1,9 +1,16 @@
 """Initial-sync throughput into PostgreSQL, against COPY of the same rows (figures, no asserts).
 
-Runs the Shopify stand-in with a generated store in a child process, syncs it into a fresh
-PostgreSQL database through bulk operations (the real client, JSONL stream, mapping and
-batched upserts), then COPYs the very rows it stored into tables of the same shape. Peak
-memory is the sync process's peak RSS growth, measured at 10k customers and at `--customers`.
+1. The Shopify stand-in (child process) generates a store; each bulk category's query is run
+   through the real client and its JSONL result saved to a temp file — once, untimed, so the
+   stand-in's generation speed is never what is measured.
+2. The files are served over loopback HTTP by a plain file server (another child process).
+3. In a fresh child process per size, the sync's own path is timed: the client's bulk reader
+   streams each file, the engine groups children, maps through the plugins and upserts in
+   batches (`lumo.sync.bulk_import.import_records`), exactly as an initial sync does.
+4. The rows it stored are dumped and `COPY`d into same-shaped tables (indexes included).
+
+Peak memory is the sync process's peak RSS (and its growth during the sync) at 10k customers
+and at `--customers`.
 
     .venv/bin/python bench/initial_sync.py --customers 100000
 """
@@ -14,7 +21,11 @@ import argparse
 import io
 import json
 import multiprocessing
+import os
 import resource
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,12 +33,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SECRET = "bench-secret"
+SHOP = "bench.myshopify.com"
 TABLES = (
     "shopify_customers",
     "shopify_customer_tags",
@@ -38,84 +52,173 @@ TABLES = (
 )
 
 
-def serve_store(customers: int, pipe: Any) -> None:
+def _settings(database_url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "LUMO_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "LUMO_JOBS_MODE": "inline",
+        "LUMO_INSTANCE_PATH": tempfile.mkdtemp(),
+        "SHOPIFY_API_SECRET": SECRET,
+        **extra,
+    }
+
+
+def _serve_store(customers: int, pipe: Any) -> None:
     from lumo.sandbox.shopify_server import start_shopify_sandbox
 
     sandbox = start_shopify_sandbox(
         api_key="bench", api_secret=SECRET, bucket_size=1e9, restore_rate=1e9
     )
-    shop = sandbox.add_generated_shop(
-        "bench.myshopify.com", customers=customers, materialize=False
-    )
+    shop = sandbox.add_generated_shop(SHOP, customers=customers, materialize=False)
     pipe.send((sandbox.shop_url_template, shop.issue_token()))
-    pipe.recv()  # wait for the parent to finish
+    pipe.recv()
     sandbox.stop()
+
+
+def export_files(customers: int, folder: Path) -> dict[str, int]:
+    """Run every bulk category's query against the stand-in; save each result as a file."""
+    from lumo.app import create_app, plugin_manager
+    from lumo.shopify import ShopifyClient
+    from lumo.shopify.bulk import run_bulk_query, wait_for_bulk_operation
+
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("spawn").Process(
+        target=_serve_store, args=(customers, child)
+    )
+    server.start()
+    url_template, token = parent.recv()
+    app = create_app(_settings("sqlite://"))
+    counts: dict[str, int] = {}
+    try:
+        with app.app_context():
+            pm = plugin_manager(app)
+            version = app.config["SHOPIFY_API_VERSION"]
+            with ShopifyClient(
+                SHOP, token, api_version=version, url_template=url_template
+            ) as client:
+                for category in pm.categories():
+                    if not category.bulk:
+                        continue
+                    enabled = frozenset(
+                        p.key for p in category.properties if p.required or p.default_enabled
+                    )
+                    query = pm.hook.lumo_bulk_query(category=category, enabled=enabled)
+                    if query is None:
+                        continue
+                    started = run_bulk_query(client, query, poll_interval=0.05)
+                    done = wait_for_bulk_operation(client, started.id, poll_interval=0.05)
+                    assert done.url is not None
+                    with (
+                        open(folder / f"{category.key}.jsonl", "wb") as out,
+                        httpx.stream("GET", done.url, timeout=600) as response,
+                    ):
+                        for chunk in response.iter_bytes(1 << 20):
+                            out.write(chunk)
+                    counts[category.key] = done.object_count
+    finally:
+        parent.send("done")
+        server.join(timeout=30)
+    return counts
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve_folder(folder: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", str(folder), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(url + "/", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return process, url
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def sync_once(customers: int, database_url: str, batch: int) -> dict[str, Any]:
+def _sync_child(
+    database_url: str, base_url: str, objects: dict[str, int], batch: int, pipe: Any
+) -> None:
+    """Set up the schema and a connected workspace, then time the sync's own path."""
     from flask_migrate import upgrade
 
-    from lumo.app import create_app
+    from lumo.app import create_app, plugin_manager
     from lumo.extensions import db
     from lumo.models import ShopifyConnection
-    from lumo.sync.service import start_initial_sync
+    from lumo.shopify.bulk import BulkOperation, read_bulk_result
+    from lumo.sync.bulk_import import import_records
+    from lumo.sync.properties import map_context
+    from lumo.sync.runs import begin_run, finish_run
     from lumo.workspaces import create_workspace
 
-    parent, child = multiprocessing.Pipe()
-    server = multiprocessing.get_context("spawn").Process(
-        target=serve_store, args=(customers, child)
-    )
-    server.start()
-    url_template, token = parent.recv()
-    app = create_app(
-        {
-            "LUMO_ENV": "testing",
-            "DATABASE_URL": database_url,
-            "LUMO_JOBS_MODE": "inline",
-            "LUMO_INSTANCE_PATH": tempfile.mkdtemp(),
-            "SHOPIFY_API_SECRET": SECRET,
-            "SHOPIFY_SHOP_URL_TEMPLATE": url_template,
-            "LUMO_BULK_POLL_SECONDS": 0.05,
-            "LUMO_SYNC_BATCH_SIZE": batch,
-        }
-    )
-    try:
-        with app.app_context():
-            upgrade()
-            workspace = create_workspace("bench")
-            db.session.add(
-                ShopifyConnection(
-                    workspace_id=workspace.id,
-                    shop_domain="bench.myshopify.com",
-                    access_token=token,
-                    state="connected",
-                    shop_currency="JPY",
-                )
+    app = create_app(_settings(database_url, LUMO_SYNC_BATCH_SIZE=batch))
+    with app.app_context():
+        upgrade()
+        workspace = create_workspace("bench")
+        db.session.add(
+            ShopifyConnection(
+                workspace_id=workspace.id,
+                shop_domain=SHOP,
+                access_token="x",
+                state="connected",
+                shop_currency="JPY",
             )
-            db.session.commit()
-            rss_before = peak_rss_mb()
-            started = time.perf_counter()
-            run = start_initial_sync(workspace.id)
-            seconds = time.perf_counter() - started
-            db.session.refresh(run)
-            if run.status != "complete":
-                raise SystemExit(f"sync failed: {run.error}")
-            rows = sum(int(v) for v in (run.counts or {}).values())
-            tags = db.session.scalar(sa.text("SELECT count(*) FROM shopify_customer_tags")) or 0
-            db.engine.dispose()
-        return {
-            "rows": rows + int(tags),
+        )
+        db.session.commit()
+        categories = [c for c in plugin_manager(app).categories() if c.key in objects]
+        rss_before = peak_rss_mb()
+        started = time.perf_counter()
+        run = begin_run(workspace.id, "initial")
+        counts = {}
+        with httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0)) as http:
+            for category in categories:
+                operation = BulkOperation(
+                    id=f"gid://shopify/BulkOperation/{category.key}",
+                    status="COMPLETED",
+                    object_count=objects[category.key],
+                    url=f"{base_url}/{category.key}.jsonl",
+                )
+                context = map_context(workspace.id, category)
+                records = read_bulk_result(http, operation)
+                counts[category.key] = import_records(run, category, records, context, sweep=False)
+        finish_run(run, counts)
+        seconds = time.perf_counter() - started
+        rows = 0
+        for name in TABLES:
+            rows += int(db.session.scalar(sa.text(f"SELECT count(*) FROM {name}")) or 0)
+        db.engine.dispose()
+    pipe.send(
+        {
+            "rows": rows,
             "seconds": seconds,
+            "counts": counts,
+            "peak_rss_mb": peak_rss_mb(),
             "peak_rss_growth_mb": peak_rss_mb() - rss_before,
-            "counts": run.counts,
         }
-    finally:
-        parent.send("done")
-        server.join(timeout=30)
+    )
+
+
+def sync_once(database_url: str, base_url: str, objects: dict[str, int], batch: int) -> Any:
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_sync_child, args=(database_url, base_url, objects, batch, child)
+    )
+    process.start()
+    result = parent.recv()
+    process.join(timeout=60)
+    return result
 
 
 def copy_baseline(database_url: str) -> tuple[int, float]:
@@ -155,32 +258,65 @@ def with_database(fn: Any) -> Any:
         admin.dispose()
 
 
+def measure(customers: int, batch: int) -> tuple[dict[str, Any], int, float]:
+    folder = Path(tempfile.mkdtemp(prefix="lumo-bench-jsonl-"))
+    server = None
+    try:
+        started = time.perf_counter()
+        objects = export_files(customers, folder)
+        size = sum(os.path.getsize(p) for p in folder.iterdir()) / 1e6
+        print(
+            f"{customers} customers: {sum(objects.values())} JSONL lines, {size:.0f} MB "
+            f"exported in {time.perf_counter() - started:.0f} s (not timed)",
+            flush=True,
+        )
+        server, base_url = serve_folder(folder)
+
+        def run(url: str) -> tuple[dict[str, Any], tuple[int, float]]:
+            return sync_once(url, base_url, objects, batch), copy_baseline(url)
+
+        result, (copied, copy_seconds) = with_database(run)
+        return result, copied, copy_seconds
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=None, help="LUMO_SYNC_BATCH_SIZE")
     args = parser.parse_args()
+    from config import SETTINGS
 
-    small = with_database(lambda url: sync_once(min(10_000, args.customers), url, args.batch))
-    print(
-        f"10k customers: {small['rows']} rows, "
-        f"peak RSS growth {small['peak_rss_growth_mb']:.1f} MB"
+    batch = args.batch or int(
+        next(s.default for s in SETTINGS if s.name == "LUMO_SYNC_BATCH_SIZE")
     )
 
-    def measured(url: str) -> tuple[dict[str, Any], tuple[int, float]]:
-        return sync_once(args.customers, url, args.batch), copy_baseline(url)
-
-    result, (copied, copy_seconds) = with_database(measured)
+    small_n = min(10_000, args.customers)
+    small, small_copied, small_copy_seconds = measure(small_n, batch)
+    print(
+        f"{small_n} customers: {small['rows']} rows in {small['seconds']:.1f} s, peak RSS "
+        f"{small['peak_rss_mb']:.0f} MB (growth {small['peak_rss_growth_mb']:.1f} MB)",
+        flush=True,
+    )
+    if args.customers == small_n:
+        result, copied, copy_seconds = small, small_copied, small_copy_seconds
+    else:
+        result, copied, copy_seconds = measure(args.customers, batch)
     rate = result["rows"] / result["seconds"]
     copy_rate = copied / copy_seconds
-    print(f"{args.customers} customers: {result['counts']}")
+    print(f"{args.customers} customers: objects per category {result['counts']}")
     print(f"initial sync: {result['rows']} rows in {result['seconds']:.1f} s = {rate:,.0f} rows/s")
     print(
         f"COPY of the same rows: {copied} rows in {copy_seconds:.2f} s = {copy_rate:,.0f} rows/s"
     )
     print(
-        f"peak RSS growth: {small['peak_rss_growth_mb']:.1f} MB at 10k, "
-        f"{result['peak_rss_growth_mb']:.1f} MB at {args.customers}"
+        f"peak RSS: {small['peak_rss_mb']:.0f} MB at {small_n} "
+        f"(growth {small['peak_rss_growth_mb']:.1f} MB), {result['peak_rss_mb']:.0f} MB at "
+        f"{args.customers} (growth {result['peak_rss_growth_mb']:.1f} MB)"
     )
     print(
         json.dumps(

@@ -12,7 +12,7 @@ collects a list with one answer per plugin.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +76,25 @@ def lumo_map_record(
     three must produce the same rows. Leave out of a row any column the record does not carry —
     an absent field is unknown, not empty — and any property not in `context.enabled`.
     Return `None` for records that are not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def lumo_map_records(
+    category: Category,
+    records: Sequence[Mapping[str, Any]],
+    shape: RecordShape,
+    context: MapContext,
+) -> list[Row] | None:
+    """Map a batch of records at once: the fast form of `lumo_map_record` (optional).
+
+    The engine calls it with each batch of a bulk sync (thousands of records) and with the
+    single record of a webhook, so one hook call replaces thousands. Return every record's rows
+    in record order, each record's rows together and its parent row first, exactly as
+    `lumo_map_record` would for each; return `None` for categories that are not yours, and the
+    engine falls back to calling `lumo_map_record` per record.
+    `lumo.sync.fields.map_each(lumo_map_record, category, records, shape, context)` is a
+    complete implementation.
     """
 
 

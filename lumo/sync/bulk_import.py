@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select, update
 
-from lumo.app import plugin_manager
+from lumo.app import current_flask_app, plugin_manager
 from lumo.categories import Category
 from lumo.extensions import db
 from lumo.mapping import MapContext, RecordShape, Row
@@ -34,7 +35,7 @@ from lumo.shopify.bulk import (
 from lumo.shopify.errors import BulkOperationBusyError, BulkOperationError
 from lumo.sync.fields import BULK_CHILDREN
 from lumo.sync.properties import map_context
-from lumo.sync.runs import record_progress
+from lumo.sync.runs import extend_lock, now, record_progress
 from lumo.sync.upsert import UPDATED, WriteResult, rowcount, table, write_rows
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ logger = logging.getLogger(__name__)
 #: Parents kept open for late children before a batch is written (Shopify writes children
 #: right after their parent; a small window also catches slightly delayed ones).
 OPEN_WINDOW = 64
+
+#: Mapped batches that may wait for the writer thread (each holds one batch of rows).
+WRITE_AHEAD = 2
 
 #: Child tables swept with their parent: (child table, parent column, parent table).
 CHILD_TABLES = (
@@ -90,13 +94,16 @@ def group_records(
 def map_records(
     category: Category, records: Iterable[dict[str, Any]], shape: RecordShape, context: MapContext
 ) -> list[Row]:
+    """Rows for `records`: one `lumo_map_records` call, else `lumo_map_record` per record."""
     hook = plugin_manager(current_app).hook
+    batch = records if isinstance(records, list) else list(records)
+    mapped = hook.lumo_map_records(category=category, records=batch, shape=shape, context=context)
+    if mapped is not None:
+        return list(mapped)
     rows: list[Row] = []
-    for record in records:
-        mapped = hook.lumo_map_record(
-            category=category, record=record, shape=shape, context=context
-        )
-        rows.extend(mapped or [])
+    for record in batch:
+        one = hook.lumo_map_record(category=category, record=record, shape=shape, context=context)
+        rows.extend(one or [])
     return rows
 
 
@@ -115,22 +122,43 @@ def import_category(
     )
     if query is None:
         return 0
-    config = current_app.config
-    batch_size = int(config["LUMO_SYNC_BATCH_SIZE"])
-    poll = float(config.get("LUMO_BULK_POLL_SECONDS", 2.0))
+    poll = float(current_app.config.get("LUMO_BULK_POLL_SECONDS", 2.0))
 
     operation = _run_bulk(client, query, poll)
+    return import_records(
+        run, category, read_bulk_result(client, operation), context, sweep=sweep, on_batch=on_batch
+    )
+
+
+def import_records(
+    run: SyncRun,
+    category: Category,
+    records: Iterable[BulkRecord],
+    context: MapContext,
+    *,
+    sweep: bool,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Group, map and write a category's streamed bulk records; returns rows of its table."""
+    batch_size = int(current_app.config["LUMO_SYNC_BATCH_SIZE"])
     started = time.monotonic()
-    done = 0
     record_progress(run, category.key, 0)
-    for batch in group_records(read_bulk_result(client, operation), batch_size):
-        rows = map_records(category, batch, RecordShape.BULK, context)
-        result = write_rows(rows, run_id=run.id)
-        db.session.commit()
-        done += _own_rows(category, rows, result)
-        record_progress(run, category.key, done)
-        if on_batch is not None:
-            on_batch(done)
+    batches = (
+        map_records(category, batch, RecordShape.BULK, context)
+        for batch in group_records(records, batch_size)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        done = _write_alongside(run, category, batches, on_batch)
+        db.session.expire(run)
+    else:
+        done = 0
+        for rows in batches:
+            result = write_rows(rows, run_id=run.id)
+            done += _own_rows(category, rows, result)
+            record_progress(run, category.key, done)  # commits the batch with the progress
+            if on_batch is not None:
+                on_batch(done)
+    record_progress(run, category.key, done)
 
     removed = sweep_unseen(category, run) if sweep else 0
     logger.info(
@@ -141,6 +169,66 @@ def import_category(
         time.monotonic() - started,
         removed,
     )
+    return done
+
+
+def _write_alongside(
+    run: SyncRun,
+    category: Category,
+    batches: Iterator[list[Row]],
+    on_batch: Callable[[int], None] | None,
+) -> int:
+    """Write mapped batches on a second thread while this one parses and maps the next.
+
+    The database then works in parallel with Python instead of after it. Batches are written
+    in order, one transaction each (rows and progress together); at most `WRITE_AHEAD`
+    batches wait. An error on either side stops both and is raised here.
+    """
+    app = current_flask_app()
+    run_id, workspace_id = run.id, run.workspace_id
+    progress = dict(run.progress or {})
+    done = 0
+
+    failed: list[BaseException] = []
+
+    def write(rows: list[Row]) -> int:
+        nonlocal done
+        if failed:
+            raise failed[0]  # never write past a batch that failed
+        with app.app_context():
+            try:
+                result = write_rows(rows, run_id=run_id)
+            except BaseException as error:
+                failed.append(error)
+                raise
+            done += _own_rows(category, rows, result)
+            progress[category.key] = done
+            db.session.execute(
+                update(SyncRun)
+                .where(SyncRun.id == run_id)
+                .values(progress=dict(progress), heartbeat_at=now())
+            )
+            db.session.commit()
+        extend_lock(workspace_id)
+        return done
+
+    pending: deque[Future[int]] = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lumo-sync-writer") as writer:
+        try:
+            for rows in batches:
+                pending.append(writer.submit(write, rows))
+                while pending and (len(pending) > WRITE_AHEAD or pending[0].done()):
+                    written = pending.popleft().result()
+                    if on_batch is not None:
+                        on_batch(written)
+            while pending:
+                written = pending.popleft().result()
+                if on_batch is not None:
+                    on_batch(written)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
     return done
 
 

@@ -81,6 +81,38 @@ def connection_for_shop(shop_domain: str) -> ShopifyConnection | None:
     )
 
 
+#: How long a worker trusts a shop → workspace answer (a reconnect elsewhere is rare; the apply
+#: job re-reads the connection anyway).
+SHOP_CACHE_SECONDS = 30.0
+
+
+def workspace_for_shop(shop_domain: str) -> int | None:
+    """The workspace whose connection owns `shop_domain` (see `connection_for_shop`), cached
+    briefly per app: Shopify sends bursts of webhooks per shop."""
+    cache: dict[str, tuple[float, int]] = current_app.extensions.setdefault(
+        "lumo.shop_workspaces", {}
+    )
+    shop = shop_domain.lower()
+    hit = cache.get(shop)
+    clock = time.monotonic()
+    if hit is not None and hit[0] > clock:
+        return hit[1]
+    connection = connection_for_shop(shop)
+    workspace_id = connection.workspace_id if connection is not None else None
+    if workspace_id is None:
+        cache.pop(shop, None)
+        return None
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[shop] = (clock + SHOP_CACHE_SECONDS, workspace_id)
+    return workspace_id
+
+
+def forget_shop(shop_domain: str) -> None:
+    """Drop the cached workspace of a shop (after it connects or is removed)."""
+    current_app.extensions.get("lumo.shop_workspaces", {}).pop(shop_domain.lower(), None)
+
+
 def _owned_elsewhere(shop_domain: str, workspace_id: int) -> bool:
     owner = connection_for_shop(shop_domain)
     return (
@@ -175,6 +207,7 @@ def complete_connection(
     connection.scopes = ",".join(sorted(token.scopes))
     connection.oauth_nonce = None
     connection.state = "connected"
+    forget_shop(shop)
     connection.broken_reason = None
     connection.api_version = config["SHOPIFY_API_VERSION"]
     connection.installed_at = datetime.now(UTC)
@@ -286,6 +319,7 @@ def remove_integration(workspace_id: int, *, notify_shopify: bool = True) -> Non
     connection.access_token = None
     connection.oauth_nonce = None
     connection.state = "uninstalled"
+    forget_shop(connection.shop_domain)
     connection.broken_reason = None
     connection.webhook_topics = []
     db.session.commit()

@@ -9,6 +9,7 @@ re-queued by `requeue_received` (at worker start and on the reconciliation sched
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from typing import Any
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from lumo import jobs
 from lumo.app import plugin_manager
@@ -42,10 +43,10 @@ from lumo.models import (
 from lumo.shopify import ShopifyError
 from lumo.sync.bulk_import import map_records
 from lumo.sync.connection import (
-    connection_for_shop,
     delete_links,
     remove_integration,
     shopify_client,
+    workspace_for_shop,
 )
 from lumo.sync.fields import shopify_id
 from lumo.sync.properties import map_context
@@ -84,38 +85,48 @@ def _header_instant(value: str | None) -> datetime | None:
 
 
 def receive_delivery(headers: Any, raw_body: bytes) -> Received:
-    """Save a verified delivery and queue its apply job; duplicates are recognised."""
+    """Save a verified delivery and queue its apply job; duplicates are recognised.
+
+    The request path is kept minimal: a cached shop lookup, one autocommitted Core `INSERT …
+    ON CONFLICT DO NOTHING RETURNING id` (a duplicate event returns nothing) and the enqueue.
+    """
     topic = headers.get("X-Shopify-Topic", "")
     shop = (headers.get("X-Shopify-Shop-Domain") or "").lower()
     webhook_id = headers.get("X-Shopify-Webhook-Id")
     event_id = headers.get("X-Shopify-Event-Id") or webhook_id
-    connection = connection_for_shop(shop) if shop else None
-    delivery = WebhookDelivery(
-        workspace_id=connection.workspace_id if connection else None,
-        source=SOURCE,
-        topic=topic[:128],
-        event_id=(event_id or f"missing-{datetime.now(UTC).timestamp()}")[:128],
-        webhook_id=webhook_id,
-        shop_domain=shop or None,
-        triggered_at=_header_instant(headers.get("X-Shopify-Triggered-At")),
-        body=raw_body,
-        status="received",
-    )
-    if connection is None:
-        delivery.status = "ignored"
-        delivery.error = "No workspace is connected to this shop."
-    db.session.add(delivery)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+    workspace_id = workspace_for_shop(shop) if shop else None
+    values = {
+        "workspace_id": workspace_id,
+        "source": SOURCE,
+        "topic": topic[:128],
+        "event_id": (event_id or f"missing-{datetime.now(UTC).timestamp()}")[:128],
+        "webhook_id": webhook_id,
+        "shop_domain": shop or None,
+        "triggered_at": _header_instant(headers.get("X-Shopify-Triggered-At")),
+        "body": raw_body,
+        "status": "received" if workspace_id is not None else "ignored",
+        "error": None if workspace_id is not None else "No workspace is connected to this shop.",
+    }
+    # One autocommit statement: no BEGIN/COMMIT round trips around the single insert.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        delivery_id = connection.scalar(_insert_new(connection.dialect.name), values)
+    if delivery_id is None:
         logger.info("shopify webhook %s: duplicate event, ignored", event_id)
         return Received(None, True)
-
-    delivery_id = delivery.id
-    if delivery.status == "received":
+    if workspace_id is not None:
         enqueue_apply(delivery_id)
     return Received(delivery_id, False)
+
+
+@functools.cache
+def _insert_new(dialect: str) -> Any:
+    """INSERT a delivery unless its (source, event id) is already stored; returns its id."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(WebhookDelivery)
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(WebhookDelivery.id)
+    )
 
 
 def enqueue_apply(delivery_id: int) -> bool:

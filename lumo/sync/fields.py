@@ -8,13 +8,13 @@ shop's offset. These helpers turn each into the one value Lumo stores.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from lumo.categories import Category
-from lumo.mapping import MapContext, RecordShape
+from lumo.mapping import MapContext, RecordShape, Row
 from lumo.shopify.ids import GID_PREFIX, parse_instant, parse_money
 
 #: The key under which the engine hands a bulk parent line its child lines (see `children`).
@@ -131,15 +131,14 @@ def build_values(
     Columns that no property declares (bookkeeping such as `shopify_updated_at`) are kept;
     `extra.<key>` fields are gathered into the `extra` JSON column. Absent fields stay absent.
     """
-    by_field = {prop.lumo_field: prop for prop in category.properties}
+    skipped = _skipped_fields(category, context.enabled)
     values: dict[str, Any] = {"workspace_id": context.workspace_id, **always}
     extra: dict[str, Any] = {}
     for name, value in raw.items():
-        prop = by_field.get(name)
-        if prop is not None and not prop.required and prop.key not in context.enabled:
+        if name in skipped:
             continue
         if name.startswith("extra."):
-            extra[name.removeprefix("extra.")] = value
+            extra[name[6:]] = value
         else:
             values[name] = value
     if extra:
@@ -147,10 +146,45 @@ def build_values(
     return values
 
 
+_skipped: dict[tuple[int, frozenset[str]], tuple[Category, frozenset[str]]] = {}
+
+
+def _skipped_fields(category: Category, enabled: frozenset[str]) -> frozenset[str]:
+    """The fields of properties switched off (computed once per category and switch set)."""
+    cached = _skipped.get((id(category), enabled))
+    if cached is not None and cached[0] is category:
+        return cached[1]
+    by_field = {prop.lumo_field: prop for prop in category.properties}
+    fields = frozenset(
+        name for name, prop in by_field.items() if not prop.required and prop.key not in enabled
+    )
+    if len(_skipped) > 256:
+        _skipped.clear()
+    _skipped[(id(category), enabled)] = (category, fields)
+    return fields
+
+
 def present(record: Mapping[str, Any], raw: dict[str, Any], name: str, key: str, fn: Any) -> None:
     """Set `raw[name] = fn(record[key])` only when the record carries `key`."""
     if key in record:
         raw[name] = fn(record[key])
+
+
+def map_each(
+    map_one: Callable[..., list[Row] | None],
+    category: Category,
+    records: Iterable[Mapping[str, Any]],
+    shape: RecordShape,
+    context: MapContext,
+) -> list[Row]:
+    """A `lumo_map_records` body: every record through the plugin's own `lumo_map_record`."""
+    rows: list[Row] = []
+    extend = rows.extend
+    for record in records:
+        mapped = map_one(category=category, record=record, shape=shape, context=context)
+        if mapped:
+            extend(mapped)
+    return rows
 
 
 def is_webhook(shape: RecordShape) -> bool:

@@ -5,16 +5,39 @@ The guard lives in the ON CONFLICT WHERE clause: an existing row whose `shopify_
 is newer than the incoming one is left alone. A row with `replace_children` replaces its child
 rows (a customer's Shopify customer tags, an order's line items) only when it was itself
 written, so an older payload changes neither the row nor its children.
+
+On PostgreSQL a big group (a bulk sync's batch) is first `COPY`d into a temporary staging table
+and written with one `INSERT … SELECT … ON CONFLICT`: the same statement and guard, without
+rendering thousands of bind parameters. Small groups (webhooks) use a plain multi-row insert.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table, and_, cast, delete, func, or_, text
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    BigInteger,
+    Column,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy import column as column_clause
+from sqlalchemy import table as table_clause
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -25,6 +48,11 @@ logger = logging.getLogger(__name__)
 
 UPDATED = "shopify_updated_at"
 SEEN = "last_sync_run_id"
+#: Groups at least this big are staged with COPY on PostgreSQL.
+COPY_THRESHOLD = 100
+
+_stage_numbers = itertools.count(1)
+_processors: dict[tuple[str, str, str], Callable[[Any], Any] | None] = {}
 
 
 @dataclass
@@ -150,13 +178,22 @@ def _upsert(
             values[SEEN] = run_id
         params.append(values)
 
-    dialect = session.get_bind().dialect.name
+    bind = session.get_bind()
+    dialect = bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(target)
-    columns = [c for c in params[0] if c not in key_columns]
+    names = list(params[0])
+    staged = dialect == "postgresql" and len(params) >= COPY_THRESHOLD
+    if staged:
+        source = _stage(session, target, names, params)
+        statement = insert(target).from_select(names, select(*source.c))  # type: ignore[arg-type]
+    columns = [c for c in names if c not in key_columns]
+    if staged and columns and set(columns) <= {UPDATED, SEEN}:
+        return _touch(session, target, source, names, key_columns, params, result)
     if not columns:
         # Nothing to update and no age to compare: every key counts as written.
-        session.execute(statement.on_conflict_do_nothing(index_elements=list(key_columns)), params)
+        statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
+        session.execute(statement, None if staged else params)
         result.written[target.name] = result.written.get(target.name, 0) + len(params)
         return [tuple(p[name] for name in key_columns) for p in params]
     else:
@@ -175,13 +212,108 @@ def _upsert(
             index_elements=list(key_columns), set_=set_, where=guard
         )
     returning = statement.returning(*(target.c[name] for name in key_columns))
-    written = [tuple(r) for r in session.execute(returning, params)]
+    written = [tuple(r) for r in session.execute(returning, None if staged else params)]
 
     result.written[target.name] = result.written.get(target.name, 0) + len(written)
     skipped = len(params) - len(written)
     if skipped:
         result.stale[target.name] = result.stale.get(target.name, 0) + skipped
     return written
+
+
+def _touch(
+    session: Any,
+    target: Table,
+    source: Any,
+    names: list[str],
+    key_columns: tuple[str, ...],
+    params: list[dict[str, Any]],
+    result: WriteResult,
+) -> list[tuple[Any, ...]]:
+    """Upsert key-and-age rows (a parent row that only guards its children), rewriting none
+    that already hold the same values.
+
+    A bulk sync sends each order twice (its own category, then line items); rewriting an
+    identical row costs a new row version and index entries. ON CONFLICT still locks every
+    conflicting row, so the staleness read afterwards is exact until commit.
+    """
+    statement = postgresql.insert(target).from_select(names, select(*source.c))  # type: ignore[arg-type]
+    excluded = statement.excluded
+    columns = [c for c in names if c not in key_columns]
+    changed = or_(*(target.c[c].is_distinct_from(excluded[c]) for c in columns))
+    if UPDATED in columns:
+        changed = and_(
+            changed,
+            or_(
+                target.c[UPDATED].is_(None),
+                excluded[UPDATED].is_(None),
+                target.c[UPDATED] <= excluded[UPDATED],
+            ),
+        )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(key_columns),
+            set_={c: excluded[c] for c in columns},
+            where=changed,
+        )
+    )
+    stale: set[tuple[Any, ...]] = set()
+    if UPDATED in columns:
+        joined = and_(*(target.c[k] == source.c[k] for k in key_columns))
+        query = (
+            select(*(source.c[k] for k in key_columns))
+            .select_from(source.join(target, joined))
+            .where(target.c[UPDATED] > source.c[UPDATED])
+        )
+        stale = {tuple(r) for r in session.execute(query)}
+    keys = [tuple(p[k] for k in key_columns) for p in params]
+    written = [key for key in keys if key not in stale]
+    result.written[target.name] = result.written.get(target.name, 0) + len(written)
+    if stale:
+        result.stale[target.name] = result.stale.get(target.name, 0) + len(keys) - len(written)
+    return written
+
+
+def _stage(session: Any, target: Table, names: list[str], params: list[dict[str, Any]]) -> Any:
+    """COPY `params` into a new temporary table with `names` typed as in `target`.
+
+    The table is dropped at commit; its values go through the columns' own bind processing
+    (JSON serialisation, UTC conversion), exactly as an INSERT's parameters would.
+    """
+    connection = session.connection()
+    name = f"lumo_stage_{next(_stage_numbers)}"
+    quoted = ", ".join(f'"{n}"' for n in names)
+    connection.exec_driver_sql(
+        f'CREATE TEMPORARY TABLE "{name}" ON COMMIT DROP AS '
+        f'SELECT {quoted} FROM "{target.name}" WITH NO DATA'
+    )
+    processors = [
+        (i, fn)
+        for i, n in enumerate(names)
+        if (fn := _processor(target.c[n], connection.dialect)) is not None
+    ]
+    pick = itemgetter(*names)
+    single = len(names) == 1
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
+        write = copy.write_row
+        for values in params:
+            picked = pick(values)
+            if single:
+                picked = (picked,)
+            if processors:
+                picked = list(picked)
+                for i, fn in processors:
+                    picked[i] = fn(picked[i])
+            write(picked)
+    return table_clause(name, *(column_clause(n) for n in names))
+
+
+def _processor(target_column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
+    key = (dialect.name, str(target_column.table), target_column.name)
+    if key not in _processors:
+        _processors[key] = target_column.type.dialect_impl(dialect).bind_processor(dialect)
+    return _processors[key]
 
 
 def _merged_extra(dialect: str, target: Table, excluded: Any) -> Any:
@@ -206,14 +338,17 @@ def _delete_children(
             per_workspace.setdefault(parent.values["workspace_id"], []).append(
                 parent.values["shopify_id"]
             )
+    postgres = session.get_bind().dialect.name == "postgresql"
     for (child_table, column), per_workspace in by_child.items():
         target = table(child_table)
         for workspace_id, parent_ids in per_workspace.items():
-            session.execute(
-                delete(target).where(
-                    target.c.workspace_id == workspace_id, target.c[column].in_(parent_ids)
-                )
-            )
+            if postgres:
+                # One array parameter instead of thousands of IN parameters.
+                ids = bindparam("parent_ids", parent_ids, type_=ARRAY(BigInteger))
+                matches = target.c[column] == any_(ids)
+            else:
+                matches = target.c[column].in_(parent_ids)
+            session.execute(delete(target).where(target.c.workspace_id == workspace_id, matches))
 
 
 def delete_matching(session: Any, table_name: str, key: Mapping[str, Any]) -> int:

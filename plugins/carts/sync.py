@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from lumo import hookimpl
 from lumo.categories import Category
 from lumo.mapping import MapContext, RecordShape, Row
-from lumo.sync.fields import build_values, instant, money
+from lumo.sync.fields import build_values, instant, map_each, money
 
 KEY = "carts"
 
@@ -66,3 +66,15 @@ def lumo_deleted_key(
         return None
     token = payload.get("token") or payload.get("id")
     return {"workspace_id": context.workspace_id, "token": str(token)}
+
+
+@hookimpl
+def lumo_map_records(
+    category: Category,
+    records: Sequence[Mapping[str, Any]],
+    shape: RecordShape,
+    context: MapContext,
+) -> list[Row] | None:
+    if category.key != KEY:
+        return None
+    return map_each(lumo_map_record, category, records, shape, context)

@@ -8,7 +8,7 @@ re-reads the customer through the GraphQL query below.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lumo import hookimpl
@@ -19,6 +19,7 @@ from lumo.sync.fields import (
     instant,
     looks_personal,
     lower,
+    map_each,
     money,
     money_currency,
     shopify_id,
@@ -186,3 +187,15 @@ def lumo_deleted_key(
     if category.key != KEY:
         return None
     return {"workspace_id": context.workspace_id, "shopify_id": shopify_id(payload.get("id"))}
+
+
+@hookimpl
+def lumo_map_records(
+    category: Category,
+    records: Sequence[Mapping[str, Any]],
+    shape: RecordShape,
+    context: MapContext,
+) -> list[Row] | None:
+    if category.key != KEY:
+        return None
+    return map_each(lumo_map_record, category, records, shape, context)

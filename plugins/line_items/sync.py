@@ -8,13 +8,21 @@ and an older order payload changes none of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lumo import hookimpl
 from lumo.categories import Category
 from lumo.mapping import MapContext, RecordShape, Row
-from lumo.sync.fields import build_values, children, instant, money, money_currency, shopify_id
+from lumo.sync.fields import (
+    build_values,
+    children,
+    instant,
+    map_each,
+    money,
+    money_currency,
+    shopify_id,
+)
 
 KEY = "line_items"
 ORDERS_TABLE = "shopify_orders"
@@ -171,3 +179,15 @@ def lumo_deleted_key(
         "workspace_id": context.workspace_id,
         "order_shopify_id": shopify_id(payload.get("id")),
     }
+
+
+@hookimpl
+def lumo_map_records(
+    category: Category,
+    records: Sequence[Mapping[str, Any]],
+    shape: RecordShape,
+    context: MapContext,
+) -> list[Row] | None:
+    if category.key != KEY:
+        return None
+    return map_each(lumo_map_record, category, records, shape, context)

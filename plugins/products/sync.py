@@ -10,7 +10,16 @@ from typing import Any
 from lumo import hookimpl
 from lumo.categories import Category
 from lumo.mapping import MapContext, RecordShape, Row
-from lumo.sync.fields import build_values, children, instant, lower, money, shopify_id, tag_list
+from lumo.sync.fields import (
+    build_values,
+    children,
+    instant,
+    lower,
+    map_each,
+    money,
+    shopify_id,
+    tag_list,
+)
 
 KEY = "products"
 TAG = re.compile(r"<[^>]+>")
@@ -159,3 +168,15 @@ def lumo_deleted_key(
     if category.key != KEY:
         return None
     return {"workspace_id": context.workspace_id, "shopify_id": shopify_id(payload.get("id"))}
+
+
+@hookimpl
+def lumo_map_records(
+    category: Category,
+    records: Sequence[Mapping[str, Any]],
+    shape: RecordShape,
+    context: MapContext,
+) -> list[Row] | None:
+    if category.key != KEY:
+        return None
+    return map_each(lumo_map_record, category, records, shape, context)

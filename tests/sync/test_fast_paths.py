@@ -1,0 +1,191 @@
+"""The fast paths keep the slow paths' meaning: staged (COPY) upserts, batch mapping, shop cache.
+
+With `COPY_THRESHOLD` lowered to 1 every group takes the staged path on PostgreSQL; on SQLite
+these tests check the same behaviour through the plain insert.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from lumo import hookimpl
+from lumo.app import plugin_manager
+from lumo.categories import Category
+from lumo.extensions import db
+from lumo.mapping import MapContext, RecordShape, Row
+from lumo.models import Customer, Order, OrderLineItem, ShopifyConnection
+from lumo.sync import upsert
+from lumo.sync.bulk_import import map_records
+from lumo.sync.connection import remove_integration, workspace_for_shop
+from lumo.sync.upsert import write_rows
+from lumo.workspaces import create_workspace
+
+OLD = datetime(2026, 1, 1, tzinfo=UTC)
+NEW = datetime(2026, 2, 1, tzinfo=UTC)
+ITEMS = "shopify_order_line_items"
+
+
+@pytest.fixture
+def staged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(upsert, "COPY_THRESHOLD", 1)
+
+
+@pytest.fixture
+def workspace_id(sync_app: Flask) -> int:
+    workspace = create_workspace("Fast paths")
+    db.session.commit()
+    return workspace.id
+
+
+def customer(workspace_id: int, number: int, when: datetime, **values: Any) -> Row:
+    values = {"workspace_id": workspace_id, "shopify_id": number, **values}
+    return Row("shopify_customers", {**values, "shopify_updated_at": when}, updated_at=when)
+
+
+def order_parent(workspace_id: int, number: int, when: datetime, items: list[int]) -> list[Row]:
+    """What the line-items plugin sends: the order's key and age, then its items."""
+    parent = Row(
+        "shopify_orders",
+        {"workspace_id": workspace_id, "shopify_id": number, "shopify_updated_at": when},
+        updated_at=when,
+        replace_children={ITEMS: "order_shopify_id"},
+    )
+    children = [
+        Row(ITEMS, {"workspace_id": workspace_id, "shopify_id": i, "order_shopify_id": number})
+        for i in items
+    ]
+    return [parent, *children]
+
+
+def item_ids(number: int) -> list[int]:
+    query = select(OrderLineItem.shopify_id).where(OrderLineItem.order_shopify_id == number)
+    return sorted(db.session.scalars(query))
+
+
+def test_staged_upsert_keeps_the_staleness_guard_and_merges_extra(
+    workspace_id: int, staged: None
+) -> None:
+    write_rows(
+        [
+            customer(workspace_id, 1, NEW, first_name="Newest", extra={"note": "a"}),
+            customer(workspace_id, 2, OLD, first_name="Old"),
+        ]
+    )
+    db.session.commit()
+    result = write_rows(
+        [
+            customer(workspace_id, 1, OLD, first_name="Older"),
+            customer(workspace_id, 2, NEW, first_name="Newer", extra={"locale": "ja"}),
+        ]
+    )
+    db.session.commit()
+
+    assert result.written == {"shopify_customers": 1}
+    assert result.stale == {"shopify_customers": 1}
+    stored = {c.shopify_id: c for c in db.session.scalars(select(Customer))}
+    assert stored[1].first_name == "Newest" and stored[1].extra == {"note": "a"}
+    assert stored[2].first_name == "Newer" and stored[2].extra == {"locale": "ja"}
+    assert stored[1].shopify_updated_at == NEW
+
+
+def test_key_only_parent_replaces_children_unless_older(workspace_id: int, staged: None) -> None:
+    order = Row(
+        "shopify_orders",
+        {"workspace_id": workspace_id, "shopify_id": 10, "name": "#10", "shopify_updated_at": NEW},
+        updated_at=NEW,
+    )
+    write_rows([order])
+    write_rows(order_parent(workspace_id, 10, NEW, [100, 101]), run_id=7)
+    db.session.commit()
+    assert item_ids(10) == [100, 101]
+
+    older = write_rows(order_parent(workspace_id, 10, OLD, [999]))
+    db.session.commit()
+    assert older.stale == {"shopify_orders": 1} and ITEMS not in older.written
+    assert item_ids(10) == [100, 101]
+
+    same_age = write_rows(order_parent(workspace_id, 10, NEW, [102]), run_id=8)
+    db.session.commit()
+    assert same_age.written == {"shopify_orders": 1, ITEMS: 1}
+    assert item_ids(10) == [102]
+    stored = db.session.scalar(select(Order).where(Order.shopify_id == 10))
+    assert stored is not None and stored.name == "#10" and stored.last_sync_run_id == 8
+
+
+class _PerRecordOnly:
+    """A plugin that implements only the per-record mapping hook."""
+
+    @hookimpl
+    def lumo_map_record(
+        self, category: Category, record: dict[str, Any], shape: RecordShape, context: MapContext
+    ) -> list[Row] | None:
+        if category.key != "fast_test":
+            return None
+        return [Row("fast_test", {"n": record["n"]})]
+
+
+def test_mapping_falls_back_to_the_per_record_hook(sync_app: Flask) -> None:
+    manager = plugin_manager(sync_app)
+    manager.register(_PerRecordOnly(), name="fast-test")
+    try:
+        category = Category(key="fast_test", label="Test", table="fast_test", properties=())
+        context = MapContext(1, frozenset())
+        rows = map_records(category, [{"n": 1}, {"n": 2}], RecordShape.BULK, context)
+    finally:
+        manager.unregister(name="fast-test")
+    assert [row.values["n"] for row in rows] == [1, 2]
+
+
+def test_batch_mapping_equals_mapping_each_record(sync_app: Flask) -> None:
+    manager = plugin_manager(sync_app)
+    category = manager.category("customers")
+    context = MapContext(3, frozenset(p.key for p in category.properties), "JPY")
+    records = [
+        {"id": n, "first_name": f"N{n}", "tags": "a, b", "updated_at": f"2026-01-0{n}T00:00:00Z"}
+        for n in (1, 2, 3)
+    ]
+    batch = map_records(category, records, RecordShape.WEBHOOK, context)
+    one_by_one = [
+        row
+        for record in records
+        for row in manager.hook.lumo_map_record(
+            category=category, record=record, shape=RecordShape.WEBHOOK, context=context
+        )
+    ]
+    assert batch == one_by_one and len(batch) == 9
+
+
+def test_shop_lookup_is_cached_and_forgotten_when_removed(workspace_id: int) -> None:
+    db.session.add(
+        ShopifyConnection(
+            workspace_id=workspace_id,
+            shop_domain="cached.myshopify.com",
+            access_token="x",
+            state="connected",
+        )
+    )
+    db.session.commit()
+    assert workspace_for_shop("Cached.myshopify.com") == workspace_id
+
+    db.session.execute(db.delete(ShopifyConnection))
+    db.session.commit()
+    assert workspace_for_shop("cached.myshopify.com") == workspace_id  # served from the cache
+
+    db.session.add(
+        ShopifyConnection(
+            workspace_id=workspace_id,
+            shop_domain="cached.myshopify.com",
+            access_token="x",
+            state="connected",
+        )
+    )
+    db.session.commit()
+    remove_integration(workspace_id, notify_shopify=False)
+    db.session.execute(db.delete(ShopifyConnection))
+    db.session.commit()
+    assert workspace_for_shop("cached.myshopify.com") is None
