@@ -157,7 +157,10 @@ def test_batch_mapping_equals_mapping_each_record(sync_app: Flask) -> None:
             category=category, record=record, shape=RecordShape.WEBHOOK, context=context
         )
     ]
-    assert batch == one_by_one and len(batch) == 9
+    direct = manager.hook.lumo_map_records(
+        category=category, records=records, shape=RecordShape.WEBHOOK, context=context
+    )
+    assert batch == one_by_one == direct and len(batch) == 9
 
 
 def test_shop_lookup_is_cached_and_forgotten_when_removed(workspace_id: int) -> None:
