@@ -113,7 +113,7 @@ def run_demo(app: Flask, options: DemoOptions) -> int:
             click.secho(f"\nThe demo stopped: {error}", fg="red", err=True)
             return 1
 
-        _print_welcome(state)
+        _print_welcome(state, serving=options.serve)
         if options.serve:
             _serve_until_interrupted(state)
     return 0
@@ -438,7 +438,7 @@ def _wait_for(condition: Any, what: str, seconds: float) -> None:
     raise DemoError(f"gave up waiting for {what} after {seconds:.0f} s")
 
 
-def _print_welcome(state: DemoState) -> None:
+def _print_welcome(state: DemoState, *, serving: bool) -> None:
     from agent.conversation import ask
 
     answer = ask(state.workspace_id, DEMO_QUESTION)
@@ -459,7 +459,10 @@ def _print_welcome(state: DemoState) -> None:
         click.echo(f"    Segment: {segment.get('text')}")
     click.echo("")
     click.echo('Ask more from another terminal:  ./run agent ask "VIPs who stopped buying"')
-    click.echo("Press Ctrl-C to stop everything the demo started.")
+    if serving:
+        click.echo("Press Ctrl-C to stop everything the demo started.")
+    else:
+        click.echo("Set up and stopped (--no-serve); `./run demo` serves the same data again.")
 
 
 def _serve_until_interrupted(state: DemoState) -> None:
