@@ -27,10 +27,18 @@ def agent_command() -> None:
 @click.option(
     "--workspace", "workspace_id", type=int, help="Workspace id (default: the only one)."
 )
+@click.option(
+    "--conversation",
+    "conversation_id",
+    type=click.IntRange(1, 2**31 - 1),
+    help="Continue this conversation, e.g. to answer the agent's question with its number.",
+)
 @with_appcontext
-def ask_command(text: str, as_json: bool, workspace_id: int | None) -> None:
+def ask_command(
+    text: str, as_json: bool, workspace_id: int | None, conversation_id: int | None
+) -> None:
     """Plan TEXT into a Segment and show the agent's work."""
-    from agent.conversation import ask
+    from agent.conversation import ConversationNotFound, ask
     from lumo.segments import service
     from lumo.workspaces import WorkspaceNotFound, resolve_workspace
 
@@ -38,7 +46,10 @@ def ask_command(text: str, as_json: bool, workspace_id: int | None) -> None:
         workspace = resolve_workspace(workspace_id)
     except WorkspaceNotFound as error:
         raise click.ClickException(str(error)) from error
-    answer = ask(workspace.id, text)
+    try:
+        answer = ask(workspace.id, text, conversation_id=conversation_id)
+    except ConversationNotFound as error:
+        raise click.ClickException(str(error)) from error
     segment = answer.get("segment")
     if as_json:
         members = (
@@ -58,6 +69,7 @@ def ask_command(text: str, as_json: bool, workspace_id: int | None) -> None:
                     "clarifying_question": answer.get("clarifying_question"),
                     "assumptions": answer.get("assumptions"),
                     "planner": answer.get("planner"),
+                    "conversation_id": answer.get("conversation_id"),
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -81,3 +93,10 @@ def ask_command(text: str, as_json: bool, workspace_id: int | None) -> None:
             f"- {suggestion['title']}: {suggestion['segment_text']} "
             f"({suggestion['reachable']} reachable)"
         )
+    question = answer.get("clarifying_question") or {}
+    for number, option in enumerate(question.get("options") or [], start=1):
+        click.echo(f"  {number}. {option['label']}")
+    if question.get("options"):
+        click.echo(f'Answer with: lumo agent ask "1" --conversation {answer["conversation_id"]}')
+    else:
+        click.echo(f"(conversation {answer['conversation_id']}; continue it with --conversation)")

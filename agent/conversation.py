@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -23,10 +24,11 @@ from agent.facts import load_facts
 from agent.language import is_japanese, normalize
 from agent.limits import check_values
 from agent.planners import Plan, Planner, choose_planner
+from agent.preview_table import preview_table
 from agent.privacy import scrub, scrub_text, without_personal
 from agent.unsupported import find_contact_request
 from lumo.extensions import db
-from lumo.models import AgentConversation, AgentMessage
+from lumo.models import AgentConversation, AgentMessage, Workspace
 from lumo.segments import service
 from lumo.segments.errors import SegmentError
 from lumo.segments.model import Segment
@@ -66,9 +68,10 @@ def ask(
     planner = planner or choose_planner(current_app.config)
     facts = load_facts(workspace_id, now=now)
     started = time.perf_counter()
-    request, hints = text, dict((pending or {}).get("hints") or {})
+    request, hints = text, {}
     chosen = _chosen_option(text, pending)
     if chosen is not None and pending is not None:
+        hints = dict(pending.get("hints") or {})
         key, _, value = chosen.partition("=")
         hints[key] = value
         request = pending["request"]
@@ -76,6 +79,10 @@ def ask(
     plan = _contact_refusal(request, planner) or planner.plan(
         request, facts, previous=previous, hints=hints
     )
+    if pending is not None and pending.get("options") and chosen is None:
+        # A reply that picks no option is a new request; the question is set aside, said so.
+        plan.notes.insert(0, _left_open(plan.language == "ja"))
+        logger.info("agent question in conversation %s left open", conversation.id)
     elapsed = (time.perf_counter() - started) * 1000
 
     answer = build_answer(workspace_id, plan, now=now)
@@ -129,7 +136,7 @@ def build_answer(workspace_id: int, plan: Plan, *, now: datetime | None = None) 
         "preview": [],
         "assumptions": list(plan.assumptions),
         "glossary_applied": list(plan.glossary_applied),
-        "clarifying_question": plan.clarification.as_json() if plan.clarification else None,
+        "clarifying_question": _question_json(plan),
         "unsupported": plan.unsupported,
         "actions": [],
         "broadcast_draft": None,
@@ -170,6 +177,7 @@ def build_answer(workspace_id: int, plan: Plan, *, now: datetime | None = None) 
     answer["count"] = funnel["matched_friends"]
     answer["reachability"] = funnel
     answer["preview"] = preview
+    answer["preview_table"] = preview_table(preview, _timezone(workspace_id), plan.language)
     answer["actions"] = _actions(segment, ja)
     if plan.wants_broadcast:
         answer["broadcast_draft"] = draft_broadcast(workspace_id, segment, plan.language, now=now)
@@ -202,10 +210,8 @@ def _summary(answer: dict[str, Any], plan: Plan, ja: bool) -> str:
         if plan.clarification is not None:
             text += plan.clarification.question
         return text
-    text = (
-        f"{plain} {funnel['matched_friends']} friends match; "
-        f"{funnel['reachable_friends']} can receive a broadcast."
-    )
+    matched, reachable = funnel["matched_friends"], funnel["reachable_friends"]
+    text = f"{plain} {friends_match(matched)}; {reachable:,} can receive a broadcast."
     if applied:
         text += f" Glossary used: {applied}."
     if plan.refined:
@@ -213,6 +219,28 @@ def _summary(answer: dict[str, Any], plan: Plan, ja: bool) -> str:
     if plan.clarification is not None:
         text += " " + plan.clarification.question
     return text
+
+
+def friends_match(count: int) -> str:
+    """ "1 friend matches" / "3 friends match", for English answers."""
+    return f"{count:,} friend matches" if count == 1 else f"{count:,} friends match"
+
+
+def _question_json(plan: Plan) -> dict[str, Any] | None:
+    """The question with, for each option, the reply that picks it (its label)."""
+    if plan.clarification is None:
+        return None
+    question = plan.clarification.as_json()
+    question["options"] = [
+        {**option, "reply": option.get("label", str(number))}
+        for number, option in enumerate(question["options"], start=1)
+    ]
+    return question
+
+
+def _timezone(workspace_id: int) -> str | None:
+    workspace = db.session.get(Workspace, workspace_id)
+    return workspace.timezone if workspace is not None else None
 
 
 def _suggest_text(suggestions: list[dict[str, Any]], ja: bool) -> str:
@@ -321,24 +349,75 @@ def _segment_of(payload: dict[str, Any] | None) -> Segment | None:
         return None
 
 
+#: Words that name one kind of tag when the marketer answers "Shopify or Lumo?".
+_KIND_WORDS = {
+    "customer_tags": r"shopify|ショッピファイ|ショップ|shop|store|ストア|customers?|顧客|お客様",
+    "lumo_tags": r"lumo|ルモ|friends?|友だち|友達|line",
+}
+#: Words that may surround the pick without adding to it ("the Lumo one", "Shopifyの方です").
+_FILLER = (
+    r"i|mean|meant|want|use|the|a|one|ones|please|option|choice|number|no\.?|it|its|is|"
+    r"tags?|タグ|の|方|ほう|で|です|でお願いします|お願いします|を|が|番|番目|に|して|ください|"
+    r"ok|okay|yes|はい"
+)
+_STRIP = re.compile(r"[\s\W_]+")
+
+
+def _squash(text: str) -> str:
+    """Lower-cased NFKC text without spaces or punctuation, for comparing replies."""
+    return _STRIP.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
 def _chosen_option(text: str, pending: dict[str, Any] | None) -> str | None:
-    """The hint of the option the marketer picked, by number, label or kind of tag."""
+    """The hint of the option the reply clearly picks, or None when it is a new request.
+
+    A reply picks an option by its number, by its label, or by naming its kind of tag
+    ("Shopify", "Lumo タグ") with nothing but filler and the tag's own name around it.
+    "カゴ落ちした友だち" mentions friends but asks something else, so it picks nothing.
+    """
     if not pending or not pending.get("options"):
         return None
     options = pending["options"]
-    lowered = text.lower().strip()
-    number = re.fullmatch(r"\(?(\d)\)?\.?", lowered)
-    if number and 1 <= int(number.group(1)) <= len(options):
-        return str(options[int(number.group(1)) - 1]["hint"])
+    reply = unicodedata.normalize("NFKC", text).lower().strip()
+    number = re.fullmatch(
+        r"(?:option|no\.?|#)?\s*\(?([1-9])\)?\s*(?:番目?|つ目)?\s*[.。)]?"
+        r"(?:\s*(?:です|でお願いします|お願いします|please))?[.。!！]?",
+        reply,
+    )
+    if number:
+        index = int(number.group(1))
+        return str(options[index - 1]["hint"]) if index <= len(options) else None
+    squashed = _squash(reply)
+    if not squashed:
+        return None
+    by_label = [o for o in options if _squash(str(o.get("label", ""))) == squashed]
+    if len(by_label) == 1:
+        return str(by_label[0]["hint"])
+    picked: set[str] = set()
+    rest = reply
+    for kind, words in _KIND_WORDS.items():
+        pattern = re.compile(rf"(?<![a-z])(?:{words})(?![a-z])")
+        if pattern.search(rest):
+            picked.add(kind)
+            rest = pattern.sub(" ", rest)
     for option in options:
-        if lowered and lowered in option["label"].lower():
-            return str(option["hint"])
-    kinds = {"customer_tags": r"shopify|customer|顧客", "lumo_tags": r"lumo|friend|友だち|友達"}
-    for option in options:
-        kind = option["hint"].partition("=")[2]
-        if kind in kinds and re.search(kinds[kind], lowered) and len(lowered) < 40:
-            return str(option["hint"])
-    return None
+        name = str(option.get("hint", "")).partition("=")[0].partition(":")[2]
+        if name:
+            rest = rest.replace(name.lower(), " ")
+    rest = re.sub(rf"(?<![a-z])(?:{_FILLER})(?![a-z])", " ", rest)
+    if len(picked) != 1 or _squash(rest):
+        return None
+    kind = picked.pop()
+    matching = [o for o in options if str(o.get("hint", "")).partition("=")[2] == kind]
+    return str(matching[0]["hint"]) if len(matching) == 1 else None
+
+
+def _left_open(ja: bool) -> str:
+    return (
+        "（先ほどの質問には答えがなかったため保留にし、新しいご依頼として答えます。）"
+        if ja
+        else "(I took this as a new request and left my earlier question open.)"
+    )
 
 
 def _redact(answer: dict[str, Any]) -> None:

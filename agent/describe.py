@@ -45,6 +45,12 @@ _NAMES = {
 }
 
 
+def field_label(name: str, language: str = "en") -> str:
+    """A field's name for people, as a column heading ("Last order", "最終購入日")."""
+    english, japanese = _NAMES.get(name, (name.replace("_", " "), name))
+    return japanese if language == "ja" else english[:1].upper() + english[1:]
+
+
 def describe_segment(segment: Segment | None, language: str = "en") -> str:
     """One sentence naming who is in the Segment."""
     ja = language == "ja"

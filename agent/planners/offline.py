@@ -644,8 +644,9 @@ class _Run:
         shopify = self.facts.shopify_tags[key]
         lumo = self.facts.lumo_tags[key]
         question = self._say(
-            f"'{shopify.name}' is both a Shopify customer tag (on {shopify.count} customers) and "
-            f"a Lumo friend tag (on {lumo.count} friends). Which one do you mean?",
+            f"'{shopify.name}' is both a Shopify customer tag (on "
+            f"{_many(shopify.count, 'customer')}) and a Lumo friend tag (on "
+            f"{_many(lumo.count, 'friend')}). Which one do you mean?",
             f"「{shopify.name}」はShopify顧客タグ（{shopify.count}人の顧客）とLumoの友だちタグ"
             f"（{lumo.count}人の友だち）の両方にあります。どちらですか？",
         )
@@ -1258,3 +1259,8 @@ def _ja_parts(word: str) -> list[str]:
 
 
 __all__ = ["OfflinePlanner", "GlossaryTerm", "FieldType"]
+
+
+def _many(count: int, noun: str) -> str:
+    """ "1 friend", "2 friends": English counts with the noun in the right number."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

@@ -201,7 +201,7 @@ def test_ask_the_agent_and_save_the_segment(page: Any, seeded: Any) -> None:
     page.get_by_label("Your request").fill("VIP friends")
     page.get_by_role("button", name="Ask").click()
 
-    expect(page.locator("[data-agent-count]")).to_have_text("1 friends match.")
+    expect(page.locator("[data-agent-count]")).to_have_text("1 friend matches.")
     expect(page.get_by_text("VIP means the Lumo tag vip")).to_be_visible()
     assert answers == [{"text": "VIP friends"}]
 
