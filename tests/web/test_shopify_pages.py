@@ -180,9 +180,26 @@ def test_a_running_sync_shows_a_progress_bar_per_category(
         "label": "Customers",
         "done": 40,
         "total": 100,
+        "state": "done",
     }
     assert by_key["orders"]["done"] == 7
+    assert by_key["orders"]["state"] == "running"
+    assert by_key["abandoned_checkouts"]["state"] == "waiting"
     assert "carts" not in by_key  # carts cannot be exported in bulk
+
+
+def test_finished_categories_show_full_bars_without_totals(
+    signed_in: FlaskClient, workspace: Any
+) -> None:
+    connect_store(workspace.id)
+    make_run(workspace.id, "initial", "running", progress={"products": 60, "customers": 12})
+    db.session.commit()
+
+    page = signed_in.get("/integrations/shopify/dashboard").get_data(as_text=True)
+
+    assert '<progress id="progress-products" max="1" value="1">' in page
+    assert '<progress id="progress-orders" max="1" value="0">' in page
+    assert "60 records — done" in page
 
 
 def test_progress_reports_the_finished_run(signed_in: FlaskClient, workspace: Any) -> None:

@@ -68,10 +68,13 @@ class PropertyRow:
 
 @dataclass(frozen=True)
 class CategoryProgress:
+    """One category's bar: `state` is waiting, running or done (categories sync in turn)."""
+
     key: str
     label: str
     done: int
     total: int | None
+    state: str = "waiting"
 
 
 def connection_for(workspace_id: int) -> ShopifyConnection | None:
@@ -190,14 +193,19 @@ def run_total(run: SyncRun) -> int:
 def category_progress(run: SyncRun, categories: Sequence[Category]) -> list[CategoryProgress]:
     """One bar per category that syncs in bulk, in sync order, with what is known so far."""
     progress = run.progress or {}
+    # The engine adds each category to `progress` as it starts it: the newest is the one running.
+    current = list(progress)[-1] if progress else None
     rows = []
     for category in categories:
         if not category.bulk and category.key not in progress:
             continue
         value = progress.get(category.key)
-        rows.append(
-            CategoryProgress(category.key, category.label, count_of(value) or 0, total_of(value))
-        )
+        if category.key not in progress:
+            state = "waiting"
+        else:
+            state = "running" if category.key == current else "done"
+        done = count_of(value) or 0
+        rows.append(CategoryProgress(category.key, category.label, done, total_of(value), state))
     return rows
 
 

@@ -170,7 +170,13 @@ def progress() -> ResponseReturnValue:
         status=run.status,
         label=integration.status_label(run),
         categories=[
-            {"key": item.key, "label": item.label, "done": item.done, "total": item.total}
+            {
+                "key": item.key,
+                "label": item.label,
+                "done": item.done,
+                "total": item.total,
+                "state": item.state,
+            }
             for item in integration.category_progress(run, _categories())
         ],
     )

@@ -64,9 +64,12 @@ const lumo = (() => {
         row.append(el("label", { for: `progress-${item.key}` }, item.label));
         const bar = el("progress", { id: `progress-${item.key}` });
         if (item.total) { bar.max = item.total; bar.value = item.done; }
+        else if (item.state === "done") { bar.max = 1; bar.value = 1; }
+        else if (item.state === "waiting") { bar.max = 1; bar.value = 0; }
         row.append(bar);
         const total = item.total ? ` / ${item.total.toLocaleString()}` : "";
-        row.append(el("span", { class: "small" }, `${item.done.toLocaleString()}${total} records`));
+        const state = item.state === "done" ? " — done" : item.state === "waiting" ? " — waiting" : "";
+        row.append(el("span", { class: "small" }, `${item.done.toLocaleString()}${total} records${state}`));
         bars.append(row);
       }
       setTimeout(tick, 1500);
