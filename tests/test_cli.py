@@ -73,7 +73,7 @@ def test_segment_count_and_members(run_cli, workspace: Workspace) -> None:  # no
     counted = run_cli("segment", "count", "line_follow_status = 'following'")
     members = run_cli("segment", "members", "line_follow_status = 'blocked'")
 
-    assert counted.output.startswith("1 friends match.")
+    assert counted.output.startswith("1 friend matches.")
     blocked = db.session.query(LineFriend).filter_by(line_user_id="U2").one()
     assert members.output.split() == [str(blocked.id)]
 

@@ -43,7 +43,7 @@ def count_command(text: str, workspace_id: int | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"count": total, "reachability": reach}))
         return
-    click.echo(f"{total} friends match.")
+    click.echo(f"{total} {'friend matches' if total == 1 else 'friends match'}.")
     for key, value in reach.items():
         click.echo(f"  {key.replace('_', ' '):22} {value}")
 

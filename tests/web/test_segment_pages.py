@@ -100,3 +100,19 @@ def test_the_agent_page_posts_to_the_agent_api(signed_in: FlaskClient) -> None:
 
     assert 'data-agent-api="/api/agent/messages"' in page
     assert 'for="agent-text"' in page
+
+
+def test_preview_dates_are_in_the_workspace_time_zone(
+    signed_in: FlaskClient, workspace: Any
+) -> None:
+    # 2026-01-05 16:30 UTC is already 2026-01-06 in Tokyo, the test workspace's zone.
+    make_friend(workspace.id, "Aiko")
+    db.session.commit()
+
+    page = signed_in.post(
+        "/segments/new",
+        data={"text": "line_friend_added_date > 2025-12-31", "action": "preview"},
+    ).get_data(as_text=True)
+
+    assert "2026-01-06" in page
+    assert "T16:30" not in page and "2026-01-05" not in page

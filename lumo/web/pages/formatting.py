@@ -7,7 +7,7 @@ the way their shop shows it (JPY without decimals).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -97,6 +97,20 @@ def _localdate(value: datetime | None) -> str:
     return _localtime(value, "%Y-%m-%d")
 
 
+def _shown(value: Any) -> str:
+    """A preview value as a merchant reads it: instants (ISO text too) in the workspace's zone."""
+    if value is None:
+        return "—"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return _localtime(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return str(value)
+
+
 def _money(amount: Any, currency: str | None = None) -> str:
     if currency is None:
         workspace = page_workspace()
@@ -110,3 +124,4 @@ def register_filters(app: App) -> None:
     app.add_template_filter(_localdate, "localdate")
     app.add_template_filter(_money, "money")
     app.add_template_filter(format_number, "number")
+    app.add_template_filter(_shown, "shown")

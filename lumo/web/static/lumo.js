@@ -178,7 +178,9 @@ const lumo = (() => {
     const allActions = answer.actions || [];
     if (segmentText !== null && segmentText !== undefined) {
       const saving = allActions.find((a) => a && a.action === "save-segment");
-      const params = new URLSearchParams({ text: segmentText, name: answer.segment_name || segment.name || "" });
+      // A name to start from: the Segment in plain words, which the merchant can change.
+      const suggested = answer.segment_name || segment.name || (segment.plain || "").slice(0, 80);
+      const params = new URLSearchParams({ text: segmentText, name: suggested });
       item.append(el("a", { class: "button secondary", href: `${saveUrl}?${params}` },
         `${(saving && saving.label) || words.save}…`));
     }
