@@ -513,7 +513,9 @@ class SandboxShop:
             "created_at": now,
             "updated_at": now,
             "completed_at": None,
-            "abandoned_checkout_url": f"https://{self.domain}/checkouts/{token}/recover?key={token[:12]}",
+            "abandoned_checkout_url": (
+                f"https://{self.domain}/checkouts/{token}/recover?key={token[:12]}"
+            ),
             "email": email or (customer or {}).get("email"),
             "phone": (customer or {}).get("phone"),
             "line_items": lines,
@@ -1233,7 +1235,9 @@ class _Resolver:
     def q_products(self, args: dict, selection: gql.Field) -> dict[str, Any]:
         return self._page("products", args)
 
-    def q_abandonedCheckouts(self, args: dict, selection: gql.Field) -> dict[str, Any]:  # noqa: N802
+    def q_abandonedCheckouts(  # noqa: N802
+        self, args: dict, selection: gql.Field
+    ) -> dict[str, Any]:
         return self._page("checkouts", args)
 
     def _one(self, kind: str, value: str | None) -> dict[str, Any] | None:
@@ -1296,7 +1300,9 @@ class _Resolver:
     def q_bulkOperation(self, args: dict, selection: gql.Field) -> dict | None:  # noqa: N802
         return self._bulk_node(args.get("id"))
 
-    def q_currentBulkOperation(self, args: dict, selection: gql.Field) -> dict | None:  # noqa: N802
+    def q_currentBulkOperation(  # noqa: N802
+        self, args: dict, selection: gql.Field
+    ) -> dict | None:
         return self._bulk_node(self.shop.current_bulk)
 
     def q_webhookSubscriptions(self, args: dict, selection: gql.Field) -> dict:  # noqa: N802

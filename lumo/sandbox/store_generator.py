@@ -362,7 +362,9 @@ class StoreGenerator:
                     "created_at": self._stamp(begun),
                     "updated_at": completed_at or self._stamp(begun + timedelta(minutes=30)),
                     "completed_at": completed_at,
-                    "abandoned_checkout_url": f"https://{{shop}}/checkouts/{token}/recover?key=k{i}",
+                    "abandoned_checkout_url": (
+                        f"https://{{shop}}/checkouts/{token}/recover?key=k{i}"
+                    ),
                     "email": email if has_email else None,
                     "phone": phone,
                     "line_items": items,

@@ -8,12 +8,13 @@ shop's offset. These helpers turn each into the one value Lumo stores.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from lumo.categories import Category
+from lumo.hookspecs import hookimpl
 from lumo.mapping import MapContext, RecordShape, Row
 from lumo.shopify.ids import GID_PREFIX, parse_instant, parse_money
 
@@ -189,3 +190,35 @@ def map_each(
 
 def is_webhook(shape: RecordShape) -> bool:
     return shape is RecordShape.WEBHOOK
+
+
+def batch_mapping_hook(key: str, map_one: Callable[..., list[Row] | None]) -> Callable[..., Any]:
+    """A category plugin's `lumo_map_records`, built from its own `lumo_map_record`.
+
+    In a plugin module: `lumo_map_records = batch_mapping_hook(KEY, lumo_map_record)`.
+    """
+
+    def lumo_map_records(
+        category: Category,
+        records: Sequence[Mapping[str, Any]],
+        shape: RecordShape,
+        context: MapContext,
+    ) -> list[Row] | None:
+        if category.key != key:
+            return None
+        return map_each(map_one, category, records, shape, context)
+
+    return hookimpl(lumo_map_records)
+
+
+def delete_by_id_hook(key: str) -> Callable[..., Any]:
+    """A `lumo_deleted_key` for categories whose delete payload is `{"id": …}`."""
+
+    def lumo_deleted_key(
+        category: Category, payload: Mapping[str, Any], context: MapContext
+    ) -> dict[str, Any] | None:
+        if category.key != key:
+            return None
+        return {"workspace_id": context.workspace_id, "shopify_id": shopify_id(payload.get("id"))}
+
+    return hookimpl(lumo_deleted_key)

@@ -237,7 +237,8 @@ def _touch(
     identical row costs a new row version and index entries. ON CONFLICT still locks every
     conflicting row, so the staleness read afterwards is exact until commit.
     """
-    statement = postgresql.insert(target).from_select(names, select(*source.c))  # type: ignore[arg-type]
+    copied = select(*source.c)
+    statement = postgresql.insert(target).from_select(names, copied)  # type: ignore[arg-type]
     excluded = statement.excluded
     columns = [c for c in names if c not in key_columns]
     changed = or_(*(target.c[c].is_distinct_from(excluded[c]) for c in columns))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from lumo import hookimpl
 from lumo.categories import Category
 from lumo.mapping import MapContext, RecordShape, Row
-from lumo.sync.fields import build_values, instant, map_each, money
+from lumo.sync.fields import batch_mapping_hook, build_values, instant, money
 
 KEY = "carts"
 
@@ -68,13 +68,4 @@ def lumo_deleted_key(
     return {"workspace_id": context.workspace_id, "token": str(token)}
 
 
-@hookimpl
-def lumo_map_records(
-    category: Category,
-    records: Sequence[Mapping[str, Any]],
-    shape: RecordShape,
-    context: MapContext,
-) -> list[Row] | None:
-    if category.key != KEY:
-        return None
-    return map_each(lumo_map_record, category, records, shape, context)
+lumo_map_records = batch_mapping_hook(KEY, lumo_map_record)

@@ -8,18 +8,19 @@ re-reads the customer through the GraphQL query below.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from lumo import hookimpl
 from lumo.categories import Category
 from lumo.mapping import MapContext, RecordShape, Row
 from lumo.sync.fields import (
+    batch_mapping_hook,
     build_values,
+    delete_by_id_hook,
     instant,
     looks_personal,
     lower,
-    map_each,
     money,
     money_currency,
     shopify_id,
@@ -180,22 +181,7 @@ def lumo_map_record(
     return [row, *tag_rows]
 
 
-@hookimpl
-def lumo_deleted_key(
-    category: Category, payload: Mapping[str, Any], context: MapContext
-) -> dict[str, Any] | None:
-    if category.key != KEY:
-        return None
-    return {"workspace_id": context.workspace_id, "shopify_id": shopify_id(payload.get("id"))}
+lumo_deleted_key = delete_by_id_hook(KEY)
 
 
-@hookimpl
-def lumo_map_records(
-    category: Category,
-    records: Sequence[Mapping[str, Any]],
-    shape: RecordShape,
-    context: MapContext,
-) -> list[Row] | None:
-    if category.key != KEY:
-        return None
-    return map_each(lumo_map_record, category, records, shape, context)
+lumo_map_records = batch_mapping_hook(KEY, lumo_map_record)

@@ -8,17 +8,17 @@ and an older order payload changes none of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from lumo import hookimpl
 from lumo.categories import Category
 from lumo.mapping import MapContext, RecordShape, Row
 from lumo.sync.fields import (
+    batch_mapping_hook,
     build_values,
     children,
     instant,
-    map_each,
     money,
     money_currency,
     shopify_id,
@@ -181,13 +181,4 @@ def lumo_deleted_key(
     }
 
 
-@hookimpl
-def lumo_map_records(
-    category: Category,
-    records: Sequence[Mapping[str, Any]],
-    shape: RecordShape,
-    context: MapContext,
-) -> list[Row] | None:
-    if category.key != KEY:
-        return None
-    return map_each(lumo_map_record, category, records, shape, context)
+lumo_map_records = batch_mapping_hook(KEY, lumo_map_record)

@@ -11,11 +11,12 @@ from lumo import hookimpl
 from lumo.categories import Category
 from lumo.mapping import MapContext, RecordShape, Row
 from lumo.sync.fields import (
+    batch_mapping_hook,
     build_values,
     children,
+    delete_by_id_hook,
     instant,
     lower,
-    map_each,
     money,
     shopify_id,
     tag_list,
@@ -161,22 +162,7 @@ def lumo_map_record(
     return [Row(category.table, values, updated_at=updated)]
 
 
-@hookimpl
-def lumo_deleted_key(
-    category: Category, payload: Mapping[str, Any], context: MapContext
-) -> dict[str, Any] | None:
-    if category.key != KEY:
-        return None
-    return {"workspace_id": context.workspace_id, "shopify_id": shopify_id(payload.get("id"))}
+lumo_deleted_key = delete_by_id_hook(KEY)
 
 
-@hookimpl
-def lumo_map_records(
-    category: Category,
-    records: Sequence[Mapping[str, Any]],
-    shape: RecordShape,
-    context: MapContext,
-) -> list[Row] | None:
-    if category.key != KEY:
-        return None
-    return map_each(lumo_map_record, category, records, shape, context)
+lumo_map_records = batch_mapping_hook(KEY, lumo_map_record)
