@@ -93,8 +93,8 @@ def lumo_map_records(
     in record order, each record's rows together and its parent row first, exactly as
     `lumo_map_record` would for each; return `None` for categories that are not yours, and the
     engine falls back to calling `lumo_map_record` per record.
-    `lumo.sync.fields.map_each(lumo_map_record, category, records, shape, context)` is a
-    complete implementation.
+    `lumo_map_records = lumo.sync.fields.batch_mapping_hook(KEY, lumo_map_record)` in a plugin
+    module is a complete implementation.
     """
 
 
