@@ -12,7 +12,6 @@ counts. Memory grows with the number of top-level records only, never with the f
 
 from __future__ import annotations
 
-import json
 import logging
 from array import array
 from bisect import bisect_left
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 
 from lumo.shopify.client import ShopifyClient
 from lumo.shopify.errors import (
@@ -334,8 +334,8 @@ def parse_bulk_lines(
         if not raw.strip():
             continue
         try:
-            data = json.loads(raw)
-        except ValueError as error:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
             raise TruncatedBulkResultError(
                 f"Line {stats.lines + 1} of the bulk result is not complete JSON; the download "
                 "was cut short. Start the sync again."

@@ -27,6 +27,8 @@ _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
 
 def shopify_id(value: Any) -> int | None:
     """A numeric id from an integer, a numeric string or a GID."""
+    if type(value) is int:
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, int):
@@ -132,19 +134,39 @@ def build_values(
     Columns that no property declares (bookkeeping such as `shopify_updated_at`) are kept;
     `extra.<key>` fields are gathered into the `extra` JSON column. Absent fields stay absent.
     """
-    skipped = _skipped_fields(category, context.enabled)
+    plan = _plan(category, context.enabled, tuple(raw))
     values: dict[str, Any] = {"workspace_id": context.workspace_id, **always}
-    extra: dict[str, Any] = {}
-    for name, value in raw.items():
-        if name in skipped:
-            continue
-        if name.startswith("extra."):
-            extra[name[6:]] = value
-        else:
-            values[name] = value
-    if extra:
-        values["extra"] = extra
+    for name in plan[0]:
+        values[name] = raw[name]
+    if plan[1]:
+        values["extra"] = {name[6:]: raw[name] for name in plan[1]}
     return values
+
+
+_plans: dict[tuple[int, frozenset[str], tuple[str, ...]], tuple[tuple[str, ...], ...]] = {}
+
+
+def _plan(
+    category: Category, enabled: frozenset[str], names: tuple[str, ...]
+) -> tuple[tuple[str, ...], ...]:
+    """(column fields kept, `extra.` fields kept) for one field layout, computed once.
+
+    A mapper produces the same few layouts over and over, so a bulk sync decides what to keep
+    once per layout instead of once per field of every record.
+    """
+    cache_key = (id(category), enabled, names)
+    plan = _plans.get(cache_key)
+    if plan is None:
+        skipped = _skipped_fields(category, enabled)
+        kept = [name for name in names if name not in skipped]
+        plan = (
+            tuple(name for name in kept if not name.startswith("extra.")),
+            tuple(name for name in kept if name.startswith("extra.")),
+        )
+        if len(_plans) > 4096:
+            _plans.clear()
+        _plans[cache_key] = plan
+    return plan
 
 
 _skipped: dict[tuple[int, frozenset[str]], tuple[Category, frozenset[str]]] = {}

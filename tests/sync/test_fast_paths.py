@@ -6,7 +6,7 @@ these tests check the same behaviour through the plain insert.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from lumo.models import Customer, Order, OrderLineItem, ShopifyConnection
 from lumo.sync import upsert
 from lumo.sync.bulk_import import map_records
 from lumo.sync.connection import remove_integration, workspace_for_shop
+from lumo.sync.fields import build_values
 from lumo.sync.upsert import write_rows
 from lumo.workspaces import create_workspace
 
@@ -192,3 +193,63 @@ def test_shop_lookup_is_cached_and_forgotten_when_removed(workspace_id: int) -> 
     db.session.execute(db.delete(ShopifyConnection))
     db.session.commit()
     assert workspace_for_shop("cached.myshopify.com") is None
+
+
+def test_staged_upsert_stores_instants_of_any_zone_as_utc(workspace_id: int, staged: None) -> None:
+    tokyo = timezone(timedelta(hours=9))
+    in_tokyo = datetime(2026, 3, 1, 9, 30, tzinfo=tokyo)
+    write_rows(
+        [
+            customer(workspace_id, 1, in_tokyo, last_order_at=in_tokyo),
+            customer(workspace_id, 2, NEW, last_order_at=NEW),
+        ]
+    )
+    db.session.commit()
+
+    stored = {c.shopify_id: c for c in db.session.scalars(select(Customer))}
+    assert stored[1].last_order_at == datetime(2026, 3, 1, 0, 30, tzinfo=UTC)
+    assert stored[1].shopify_updated_at == in_tokyo
+    assert stored[2].last_order_at == NEW
+
+
+def test_rows_listing_the_same_columns_in_another_order_are_one_group(
+    workspace_id: int, staged: None
+) -> None:
+    first = customer(workspace_id, 1, OLD, first_name="A", last_name="One")
+    second = Row(
+        "shopify_customers",
+        {
+            "last_name": "Two",
+            "shopify_updated_at": OLD,
+            "first_name": "B",
+            "shopify_id": 2,
+            "workspace_id": workspace_id,
+        },
+        updated_at=OLD,
+    )
+    newer_first = customer(workspace_id, 1, NEW, first_name="A2", last_name="One")
+
+    result = write_rows([first, second, newer_first])
+    db.session.commit()
+
+    assert result.written == {"shopify_customers": 2}
+    stored = {
+        c.shopify_id: (c.first_name, c.last_name) for c in db.session.scalars(select(Customer))
+    }
+    assert stored == {1: ("A2", "One"), 2: ("B", "Two")}
+
+
+def test_property_switches_apply_to_every_field_layout(sync_app: Flask) -> None:
+    category = plugin_manager(sync_app).category("customers")
+    everything = frozenset(p.key for p in category.properties)
+    without_email = everything - {"email"}
+    raw = {"first_name": "Ann", "email": "ann@example.com", "extra.locale": "ja"}
+    reordered = {"extra.locale": "en", "email": "bob@example.com", "first_name": "Bob"}
+
+    on = build_values(category, MapContext(1, everything), raw)
+    off = build_values(category, MapContext(1, without_email), raw)
+    off_reordered = build_values(category, MapContext(1, without_email), reordered)
+
+    assert on["email"] == "ann@example.com" and on["extra"] == {"locale": "ja"}
+    assert "email" not in off and off["first_name"] == "Ann" and off["extra"] == {"locale": "ja"}
+    assert "email" not in off_reordered and off_reordered["extra"] == {"locale": "en"}
