@@ -193,13 +193,19 @@ def _upsert(
         return []
     key_columns = rows[0].key
     stamp = run_id is not None and SEEN in target.c
+    has_updated = UPDATED in target.c
+    bounded = [(name, size) for name, size in _bounded(target) if name in rows[0].values]
     params = []
     for row in rows:
         values = dict(row.values)
-        if row.updated_at is not None and UPDATED in target.c:
+        if row.updated_at is not None and has_updated:
             values.setdefault(UPDATED, row.updated_at)
         if stamp:
             values[SEEN] = run_id
+        for name, size in bounded:
+            text_ = values[name]
+            if text_.__class__ is str and len(text_) > size:
+                values[name] = _fit(target, name, size, text_, key_columns, values)
         params.append(values)
 
     bind = session.get_bind()
@@ -246,6 +252,47 @@ def _upsert(
     if skipped:
         result.stale[target.name] = result.stale.get(target.name, 0) + skipped
     return written
+
+
+_bounded_columns: dict[str, list[tuple[str, int]]] = {}
+
+
+def _bounded(target: Table) -> list[tuple[str, int]]:
+    """The table's length-limited text columns, as (name, length)."""
+    found = _bounded_columns.get(target.name)
+    if found is None:
+        found = [
+            (column.name, int(length))
+            for column in target.c
+            if (length := getattr(column.type, "length", None))
+        ]
+        _bounded_columns[target.name] = found
+    return found
+
+
+def _fit(
+    target: Table,
+    name: str,
+    size: int,
+    value: str,
+    key_columns: tuple[str, ...],
+    values: dict[str, Any],
+) -> str:
+    """Cut a text longer than its column, so one odd record never fails a whole batch.
+
+    PostgreSQL would reject the batch and SQLite would keep the long text; cutting it keeps
+    both the same. The log names the row, never the text.
+    """
+    key = tuple(values.get(column) for column in key_columns)
+    logger.warning(
+        "%s.%s of row %s is %d characters; stored its first %d",
+        target.name,
+        name,
+        key,
+        len(value),
+        size,
+    )
+    return value[:size]
 
 
 def _touch(

@@ -253,3 +253,28 @@ def test_property_switches_apply_to_every_field_layout(sync_app: Flask) -> None:
     assert on["email"] == "ann@example.com" and on["extra"] == {"locale": "ja"}
     assert "email" not in off and off["first_name"] == "Ann" and off["extra"] == {"locale": "ja"}
     assert "email" not in off_reordered and off_reordered["extra"] == {"locale": "en"}
+
+
+@pytest.mark.parametrize("threshold", [1, 1000], ids=["staged", "plain"])
+def test_text_longer_than_its_column_is_cut_not_failing_the_batch(
+    workspace_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    threshold: int,
+) -> None:
+    monkeypatch.setattr(upsert, "COPY_THRESHOLD", threshold)
+    long_name = "名" * 300
+
+    result = write_rows(
+        [
+            customer(workspace_id, 1, OLD, first_name=long_name, last_name="Short"),
+            customer(workspace_id, 2, OLD, first_name="Fine", last_name="Short"),
+        ]
+    )
+    db.session.commit()
+
+    assert result.written == {"shopify_customers": 2}
+    stored = {c.shopify_id: c for c in db.session.scalars(select(Customer))}
+    assert stored[1].first_name == "名" * 255 and stored[1].last_name == "Short"
+    assert stored[2].first_name == "Fine"
+    assert "shopify_customers.first_name" in caplog.text and long_name not in caplog.text
