@@ -166,9 +166,10 @@ def _event_body(raw: object) -> bytes:
 
 
 def _insert_once(delivery: WebhookDelivery) -> int | None:
-    """Add the delivery unless its event id was seen before; returns its id, or None."""
+    """Add the delivery unless its workspace saw this event id; returns its id, or None."""
     known = db.session.scalar(
         select(WebhookDelivery.id).where(
+            WebhookDelivery.workspace_id == delivery.workspace_id,
             WebhookDelivery.source == SOURCE,
             WebhookDelivery.event_id == delivery.event_id,
         )

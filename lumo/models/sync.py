@@ -76,12 +76,22 @@ class WebhookDelivery(Model):
     """A webhook as received: the raw body is kept so a failed apply can be re-run or inspected.
 
     `status` is received, applied, ignored (unknown topic, duplicate or stale) or failed
-    (with `error`).
+    (with `error`). An event id is unique per workspace and source, so one store or LINE
+    channel can never pre-empt another's event; deliveries no workspace claims (an unknown
+    shop) are deduplicated among themselves.
     """
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        Index("ux_deliveries_source_event", "source", "event_id", unique=True),
+        Index("ux_deliveries_ws_source_event", "workspace_id", "source", "event_id", unique=True),
+        Index(
+            "ux_deliveries_unclaimed_event",
+            "source",
+            "event_id",
+            unique=True,
+            sqlite_where=text("workspace_id IS NULL"),
+            postgresql_where=text("workspace_id IS NULL"),
+        ),
         Index("ix_deliveries_ws_received", "workspace_id", "received_at"),
         Index("ix_deliveries_status", "status"),
     )

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 GID_PREFIX = "gid://shopify/"
+#: Money is stored as NUMERIC(18, 4) (`lumo.models.base.Money`): 14 digits before the point.
+MAX_MONEY = Decimal(10) ** 14
 
 
 def to_gid(typename: str, numeric_id: int | str) -> str:
@@ -35,13 +37,23 @@ def gid_type(gid: str) -> str:
 
 
 def parse_money(amount: str | int | float | Decimal | None) -> Decimal | None:
-    """Shopify sends money as strings (`"598.94"`, `"1200"` for JPY); keep it exact."""
+    """Shopify sends money as strings (`"598.94"`, `"1200"` for JPY); keep it exact.
+
+    NaN, infinities and amounts too large to store are refused, so a corrupt payload fails
+    with the reason instead of storing a value no total or Segment can compare. Negative
+    amounts pass: refunds, discounts and adjustments are negative in Shopify's own data.
+    """
     if amount is None or amount == "":
         return None
     try:
-        return Decimal(str(amount))
+        value = Decimal(str(amount))
     except InvalidOperation as error:
         raise ValueError(f"not a money amount: {amount!r}") from error
+    if not value.is_finite():
+        raise ValueError(f"not a money amount: {amount!r} is not a finite number")
+    if abs(value) >= MAX_MONEY:
+        raise ValueError(f"not a money amount: {amount!r} is too large to be a price or total")
+    return value
 
 
 def parse_instant(value: str | None) -> datetime | None:

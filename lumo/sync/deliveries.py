@@ -49,6 +49,7 @@ from lumo.sync.connection import (
     workspace_for_shop,
 )
 from lumo.sync.fields import shopify_id
+from lumo.sync.last_order import advance_last_order
 from lumo.sync.properties import map_context
 from lumo.sync.runs import add_counts, automatic_run
 from lumo.sync.upsert import WriteResult, delete_matching, write_rows
@@ -109,7 +110,8 @@ def receive_delivery(headers: Any, raw_body: bytes) -> Received:
     }
     # One autocommit statement: no BEGIN/COMMIT round trips around the single insert.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        delivery_id = connection.scalar(_insert_new(connection.dialect.name), values)
+        statement = _insert_new(connection.dialect.name, claimed=workspace_id is not None)
+        delivery_id = connection.scalar(statement, values)
     if delivery_id is None:
         logger.info("shopify webhook %s: duplicate event, ignored", event_id)
         return Received(None, True)
@@ -119,14 +121,23 @@ def receive_delivery(headers: Any, raw_body: bytes) -> Received:
 
 
 @functools.cache
-def _insert_new(dialect: str) -> Any:
-    """INSERT a delivery unless its (source, event id) is already stored; returns its id."""
+def _insert_new(dialect: str, *, claimed: bool) -> Any:
+    """INSERT a delivery unless its event is already stored; returns its id.
+
+    An event id is unique per workspace, so another store's event can never pre-empt this
+    one's; a delivery no workspace claims is compared with the other unclaimed ones.
+    """
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(WebhookDelivery)
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(WebhookDelivery.id)
-    )
+    if claimed:
+        statement = insert(WebhookDelivery).on_conflict_do_nothing(
+            index_elements=["workspace_id", "source", "event_id"]
+        )
+    else:
+        statement = insert(WebhookDelivery).on_conflict_do_nothing(
+            index_elements=["source", "event_id"],
+            index_where=WebhookDelivery.workspace_id.is_(None),
+        )
+    return statement.returning(WebhookDelivery.id)
 
 
 def enqueue_apply(delivery_id: int) -> bool:
@@ -177,7 +188,7 @@ def apply_delivery(delivery_id: int) -> str:
     workspace_id = delivery.workspace_id
 
     try:
-        payload = json.loads(delivery.body)
+        payload = json.loads(delivery.body, parse_constant=_not_json_number)
         if not isinstance(payload, dict):
             raise DeliveryError("The payload is not a JSON object.")
         status, counts = _apply(delivery, payload)
@@ -204,6 +215,11 @@ def apply_delivery(delivery_id: int) -> str:
     db.session.commit()
     logger.info("webhook delivery %s %s: %s %s", delivery_id, topic, status, counts)
     return status
+
+
+def _not_json_number(name: str) -> Any:
+    """Python's JSON reader accepts NaN and Infinity; Shopify never sends them, so refuse."""
+    raise DeliveryError(f"The payload holds {name}, which is not a JSON number.")
 
 
 def _fail(delivery_id: int, reason: str) -> str:
@@ -287,6 +303,7 @@ def _apply_category(
         return removed, 0
     rows = map_records(category, [payload], RecordShape.WEBHOOK, context)
     result = write_rows(rows)
+    advance_last_order(workspace_id, category.key, payload)
     return _own(result, category), result.stale.get(category.table, 0)
 
 

@@ -1,10 +1,16 @@
 """Sync runs: starting one under the workspace's sync lock, progress, and how it ended.
 
 The lock has two layers. In the database, a partial unique index allows one running initial,
-manual or reconcile run per workspace, so a second start is refused whichever process asks;
-a run silent for `STALE_AFTER` is taken as dead (its worker was killed) and no longer blocks.
-When jobs go through Redis, the job also holds a Redis lock while it works, so a job that is
-delivered twice never runs twice at once.
+manual or reconcile run per workspace, so a second start is refused whichever process asks,
+until the running one is found dead (`lumo.sync.liveness`: its RQ job failed, was stopped or
+is gone, or its worker died; without RQ, silent for `STALE_AFTER`). A dead run is marked
+failed and its Redis lock released, so the new sync starts at once. When jobs go through
+Redis, the job holds that lock (its token names the run) while it works, so a job delivered
+twice never runs twice at once.
+
+A run ended elsewhere while its job still works (a worker taken as dead that was not) is
+fenced off: its next `record_progress` or `heartbeat` raises `RunEnded`, and it never
+overwrites how the run ended.
 """
 
 from __future__ import annotations
@@ -16,12 +22,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from lumo import jobs
 from lumo.extensions import db
 from lumo.models import SyncRun
+from lumo.sync.liveness import why_dead
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,18 @@ LOCK_PREFIX = "lumo:sync-lock:"
 
 class SyncAlreadyRunning(RuntimeError):
     """Another sync of this store is running; the message says when it started."""
+
+
+class RunHeldElsewhere(SyncAlreadyRunning):
+    """This very run is being worked on by another job (its job was delivered twice)."""
+
+
+class RunEnded(RuntimeError):
+    """The run was ended elsewhere (taken as dead); the job working on it must stop."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"Sync run {run_id} was ended elsewhere; this job stops.")
+        self.run_id = run_id
 
 
 def now() -> datetime:
@@ -55,10 +74,11 @@ def begin_run(workspace_id: int, kind: str) -> SyncRun:
         raise ValueError(f"begin_run is for initial, manual or reconcile runs, not {kind!r}.")
     current = running_run(workspace_id)
     if current is not None:
-        last_sign = current.heartbeat_at or current.started_at
-        if now() - last_sign < STALE_AFTER:
+        reason = why_dead(current, STALE_AFTER)
+        if reason is None:
             raise SyncAlreadyRunning(_busy_message(current))
-        fail_run(current, "The sync stopped unexpectedly (its worker went away). It was re-run.")
+        fail_run(current, reason)
+        release_lock(workspace_id, current.id)
 
     run = SyncRun(
         workspace_id=workspace_id,
@@ -91,40 +111,70 @@ def _busy_message(run: SyncRun | None) -> str:
 
 
 def record_progress(run: SyncRun, category: str, rows: int) -> None:
-    """Save rows done for one category and a heartbeat; commits so pages see it at once."""
+    """Save rows done for one category and a heartbeat; commits so pages see it at once.
+
+    Raises `RunEnded`, with the caller's uncommitted rows rolled back, when the run was ended
+    elsewhere.
+    """
+    run_id, workspace_id = run.id, run.workspace_id
     progress = dict(run.progress or {})
     progress[category] = rows
-    run.progress = progress
-    run.heartbeat_at = now()
+    update_running(run_id, progress=progress, heartbeat_at=now())
     db.session.commit()
-    extend_lock(run.workspace_id)
+    extend_lock(workspace_id)
 
 
 def heartbeat(run_id: int) -> None:
-    """Mark a long wait (a bulk operation running at Shopify) as a sign of life."""
-    run = db.session.get(SyncRun, run_id)
-    if run is not None and run.status == "running":
-        run.heartbeat_at = now()
-        db.session.commit()
-        extend_lock(run.workspace_id)
+    """Mark a long wait (a bulk operation running at Shopify) as a sign of life.
+
+    Raises `RunEnded` when the run was ended elsewhere, so the wait stops.
+    """
+    workspace_id = db.session.scalar(select(SyncRun.workspace_id).where(SyncRun.id == run_id))
+    if workspace_id is None:
+        return
+    update_running(run_id, heartbeat_at=now())
+    db.session.commit()
+    extend_lock(workspace_id)
+
+
+def update_running(run_id: int, **values: Any) -> None:
+    """UPDATE the run only while it is running; otherwise roll back and raise `RunEnded`."""
+    result = db.session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == run_id, SyncRun.status == "running")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        db.session.rollback()
+        raise RunEnded(run_id)
 
 
 def finish_run(run: SyncRun, counts: dict[str, Any]) -> None:
-    run.status = "complete"
-    run.counts = counts
-    run.finished_at = now()
-    run.error = None
-    db.session.commit()
-    logger.info("sync run %s complete: %s", run.id, counts)
+    """Mark the run complete, unless it was ended elsewhere meanwhile (that ending stands)."""
+    if _end_run(run, status="complete", counts=counts, error=None):
+        logger.info("sync run %s complete: %s", run.id, counts)
 
 
 def fail_run(run: SyncRun, reason: str) -> None:
-    run.status = "failed"
-    run.error = reason
-    run.finished_at = now()
-    run.counts = dict(run.progress or {})
+    """Mark the run failed with the reason the Dashboard shows; counts keep its progress."""
+    if _end_run(run, status="failed", counts=SyncRun.progress, error=reason):
+        logger.warning("sync run %s failed: %s", run.id, reason)
+
+
+def _end_run(run: SyncRun, **values: Any) -> bool:
+    run_id = run.id
+    result = db.session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == run_id, SyncRun.status == "running")
+        .values(finished_at=now(), **values)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
-    logger.warning("sync run %s failed: %s", run.id, reason)
+    if not getattr(result, "rowcount", 0):
+        logger.warning("sync run %s had already ended; its ending is kept", run_id)
+        return False
+    return True
 
 
 def automatic_run(workspace_id: int) -> SyncRun:
@@ -168,28 +218,40 @@ def add_counts(run: SyncRun, counts: dict[str, int]) -> None:
 
 _held: dict[int, Any] = {}
 
+#: Deletes the lock only while the given run holds it (compare and delete in one step).
+_RELEASE_IF_HELD = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+def lock_token(run_id: int) -> str:
+    """The value of the workspace's Redis sync lock while run `run_id` holds it."""
+    return f"sync-run-{run_id}"
+
 
 @contextlib.contextmanager
-def sync_lock(workspace_id: int) -> Iterator[None]:
+def sync_lock(workspace_id: int, run_id: int) -> Iterator[None]:
     """Hold the workspace's Redis sync lock while a sync job works (no-op without Redis)."""
     runner = jobs.runner()
     if not runner.uses_redis or runner.redis is None:
         yield
         return
+    key = f"{LOCK_PREFIX}{workspace_id}"
     lock = runner.redis.lock(
-        f"{LOCK_PREFIX}{workspace_id}",
-        timeout=int(STALE_AFTER.total_seconds()),
-        blocking=False,
-        thread_local=False,
+        key, timeout=int(STALE_AFTER.total_seconds()), blocking=False, thread_local=False
     )
     try:
-        acquired = lock.acquire()
+        acquired = lock.acquire(token=lock_token(run_id))
+        holder = None if acquired else runner.redis.get(key)
     except RedisError:
         logger.warning(
             "workspace %s: Redis lock unavailable; relying on the DB guard", workspace_id
         )
-        acquired = None
+        acquired, holder = None, None
     if acquired is False:
+        if (holder.decode() if isinstance(holder, bytes) else holder) == lock_token(run_id):
+            raise RunHeldElsewhere(f"Sync run {run_id} is already being worked on.")
         raise SyncAlreadyRunning(
             "Another worker is already running this store's sync. Wait for it to finish."
         )
@@ -208,6 +270,28 @@ def extend_lock(workspace_id: int) -> None:
     if lock is not None:
         with contextlib.suppress(RedisError):
             lock.reacquire()
+
+
+def release_lock(workspace_id: int, run_id: int) -> bool:
+    """Free the workspace's sync lock if run `run_id` still holds it (the run was found dead)."""
+    runner = jobs.runner()
+    if not runner.uses_redis or runner.redis is None:
+        return False
+    try:
+        released = runner.redis.eval(
+            _RELEASE_IF_HELD, 1, f"{LOCK_PREFIX}{workspace_id}", lock_token(run_id)
+        )
+    except RedisError as error:
+        logger.warning(
+            "workspace %s: sync lock of run %s not released (%s); it expires by itself",
+            workspace_id,
+            run_id,
+            type(error).__name__,
+        )
+        return False
+    if released:
+        logger.info("workspace %s: sync lock of dead run %s released", workspace_id, run_id)
+    return bool(released)
 
 
 def start_sync(workspace_id: int, kind: str = "manual") -> SyncRun:

@@ -23,6 +23,8 @@ from lumo.sync.bulk_import import import_category
 from lumo.sync.connection import NotConnected, connection_for, shopify_client
 from lumo.sync.reconcile import reconcile_category, reconcile_since
 from lumo.sync.runs import (
+    RunEnded,
+    RunHeldElsewhere,
     SyncAlreadyRunning,
     begin_run,
     fail_run,
@@ -98,8 +100,15 @@ def run_sync_job(run_id: int) -> None:
         return
     with log_context(sync_run=run_id):
         try:
-            with sync_lock(run.workspace_id):
+            with sync_lock(run.workspace_id, run_id):
                 counts = _run(run)
+        except RunHeldElsewhere:
+            logger.warning("sync run %s: another job is working on it; this one stops", run_id)
+            return
+        except RunEnded:
+            db.session.rollback()
+            logger.warning("sync run %s was ended elsewhere (taken as dead); job stops", run_id)
+            return
         except SyncAlreadyRunning as error:
             fail_run(run, str(error))
             return
