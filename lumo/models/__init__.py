@@ -10,6 +10,7 @@ from lumo.models.friends import (
     LumoTag,
     WriteBack,
 )
+from lumo.models.rejected import RejectedRecord
 from lumo.models.segments import Segment
 from lumo.models.shopify_data import (
     AbandonedCheckout,
@@ -42,6 +43,7 @@ __all__ = [
     "OrderLineItem",
     "Product",
     "PropertySetting",
+    "RejectedRecord",
     "Segment",
     "ShopifyConnection",
     "SyncRun",

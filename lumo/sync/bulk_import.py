@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, text
 
 from lumo.app import current_flask_app, plugin_manager
 from lumo.categories import Category
@@ -35,7 +35,8 @@ from lumo.shopify.bulk import (
 from lumo.shopify.errors import BulkOperationBusyError, BulkOperationError
 from lumo.sync.fields import BULK_CHILDREN
 from lumo.sync.properties import map_context
-from lumo.sync.runs import extend_lock, now, record_progress
+from lumo.sync.rejects import MAPPING_ERRORS, Rejection, Skipped, rejection
+from lumo.sync.runs import extend_lock, now, record_progress, update_running
 from lumo.sync.upsert import UPDATED, WriteResult, rowcount, table, write_rows
 
 logger = logging.getLogger(__name__)
@@ -92,11 +93,39 @@ def group_records(
 
 
 def map_records(
-    category: Category, records: Iterable[dict[str, Any]], shape: RecordShape, context: MapContext
+    category: Category,
+    records: Iterable[dict[str, Any]],
+    shape: RecordShape,
+    context: MapContext,
+    rejected: list[Rejection] | None = None,
 ) -> list[Row]:
-    """Rows for `records`: one `lumo_map_records` call, else `lumo_map_record` per record."""
-    hook = plugin_manager(current_app).hook
+    """Rows for `records`: one `lumo_map_records` call, else `lumo_map_record` per record.
+
+    With a `rejected` list, a batch that fails to map is mapped again record by record and
+    the records that still fail are added to it instead of failing the sync.
+    """
     batch = records if isinstance(records, list) else list(records)
+    try:
+        return _map_batch(category, batch, shape, context)
+    except MAPPING_ERRORS as error:
+        if rejected is None:
+            raise
+        if len(batch) == 1:
+            rejected.append(rejection(category.key, batch[0], error))
+            return []
+    rows: list[Row] = []
+    for record in batch:
+        try:
+            rows.extend(_map_batch(category, [record], shape, context))
+        except MAPPING_ERRORS as error:
+            rejected.append(rejection(category.key, record, error))
+    return rows
+
+
+def _map_batch(
+    category: Category, batch: list[dict[str, Any]], shape: RecordShape, context: MapContext
+) -> list[Row]:
+    hook = plugin_manager(current_app).hook
     mapped = hook.lumo_map_records(category=category, records=batch, shape=shape, context=context)
     if mapped is not None:
         return list(mapped)
@@ -143,24 +172,30 @@ def import_records(
     batch_size = int(current_app.config["LUMO_SYNC_BATCH_SIZE"])
     started = time.monotonic()
     record_progress(run, category.key, 0)
-    batches = (
-        map_records(category, batch, RecordShape.BULK, context)
-        for batch in group_records(records, batch_size)
-    )
+    batches = (_mapped(category, batch, context) for batch in group_records(records, batch_size))
+    skipped = Skipped(run.workspace_id, run.id)
     if db.session.get_bind().dialect.name == "postgresql":
-        done = _write_alongside(run, category, batches, on_batch)
+        done = _write_alongside(run, category, batches, skipped, on_batch)
         db.session.expire(run)
     else:
         done = 0
-        for rows in batches:
+        for rows, rejected in batches:
             result = write_rows(rows, run_id=run.id)
+            skipped.keep(rejected)
             done += _own_rows(category, rows, result)
             record_progress(run, category.key, done)  # commits the batch with the progress
             if on_batch is not None:
                 on_batch(done)
     record_progress(run, category.key, done)
+    if skipped.count:
+        logger.warning("sync run %s: %s skipped %d records", run.id, category.key, skipped.count)
 
-    removed = sweep_unseen(category, run) if sweep else 0
+    removed = 0
+    if sweep and skipped.count:
+        # A skipped record was not stamped as seen; sweeping would delete it though it exists.
+        logger.warning("sync run %s: %s not swept, records were skipped", run.id, category.key)
+    elif sweep:
+        removed = sweep_unseen(category, run)
     logger.info(
         "sync run %s: %s %d rows in %.1f s, %d removed",
         run.id,
@@ -172,10 +207,18 @@ def import_records(
     return done
 
 
+def _mapped(
+    category: Category, batch: list[dict[str, Any]], context: MapContext
+) -> tuple[list[Row], list[Rejection]]:
+    rejected: list[Rejection] = []
+    return map_records(category, batch, RecordShape.BULK, context, rejected), rejected
+
+
 def _write_alongside(
     run: SyncRun,
     category: Category,
-    batches: Iterator[list[Row]],
+    batches: Iterator[tuple[list[Row], list[Rejection]]],
+    skipped: Skipped,
     on_batch: Callable[[int], None] | None,
 ) -> int:
     """Write mapped batches on a second thread while this one parses and maps the next.
@@ -191,23 +234,24 @@ def _write_alongside(
 
     failed: list[BaseException] = []
 
-    def write(rows: list[Row]) -> int:
+    def write(rows: list[Row], rejected: list[Rejection]) -> int:
         nonlocal done
         if failed:
             raise failed[0]  # never write past a batch that failed
         with app.app_context():
             try:
+                # A batch lost to a crash is written again by the re-run, so waiting for each
+                # batch's commit to reach the disk buys nothing; the server still flushes it
+                # within moments and never half-applies it.
+                db.session.execute(text("SET LOCAL synchronous_commit = off"))
                 result = write_rows(rows, run_id=run_id)
+                skipped.keep(rejected)
             except BaseException as error:
                 failed.append(error)
                 raise
             done += _own_rows(category, rows, result)
             progress[category.key] = done
-            db.session.execute(
-                update(SyncRun)
-                .where(SyncRun.id == run_id)
-                .values(progress=dict(progress), heartbeat_at=now())
-            )
+            update_running(run_id, progress=dict(progress), heartbeat_at=now())
             db.session.commit()
         extend_lock(workspace_id)
         return done
@@ -215,8 +259,8 @@ def _write_alongside(
     pending: deque[Future[int]] = deque()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lumo-sync-writer") as writer:
         try:
-            for rows in batches:
-                pending.append(writer.submit(write, rows))
+            for rows, rejected in batches:
+                pending.append(writer.submit(write, rows, rejected))
                 while pending and (len(pending) > WRITE_AHEAD or pending[0].done()):
                     written = pending.popleft().result()
                     if on_batch is not None:

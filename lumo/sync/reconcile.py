@@ -24,6 +24,7 @@ from lumo.shopify import ShopifyClient, ShopifyGraphQLError, ShopifyThrottledErr
 from lumo.shopify.ids import updated_since_query
 from lumo.sync.bulk_import import map_records
 from lumo.sync.properties import map_context
+from lumo.sync.rejects import Rejection, Skipped
 from lumo.sync.runs import record_progress
 from lumo.sync.upsert import write_rows
 
@@ -63,14 +64,17 @@ def reconcile_category(
         "query": updated_since_query(since),
     }
     done = 0
+    skipped = Skipped(run.workspace_id, run.id)
     while True:
         data = _page(client, query, variables)
         connection = next(iter(data.values()), None) or {}
         nodes = connection.get("nodes")
         if nodes is None:
             nodes = [edge["node"] for edge in connection.get("edges") or []]
-        rows = map_records(category, nodes, RecordShape.GRAPHQL, context)
+        rejected: list[Rejection] = []
+        rows = map_records(category, nodes, RecordShape.GRAPHQL, context, rejected)
         result = write_rows(rows)
+        skipped.keep(rejected)
         db.session.commit()
         done += result.written.get(category.table, 0)
         record_progress(run, category.key, done)

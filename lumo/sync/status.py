@@ -14,6 +14,7 @@ from lumo.extensions import db
 from lumo.models import SyncRun, WebhookDelivery
 from lumo.shopify import ShopifyError
 from lumo.sync.connection import NotConnected, connection_for, shopify_client, webhook_topics
+from lumo.sync.rejects import skipped_by_run
 from lumo.sync.upsert import table
 
 logger = logging.getLogger(__name__)
@@ -67,14 +68,18 @@ def list_runs(workspace_id: int, limit: int = 50) -> list[dict[str, Any]]:
         .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
         .limit(limit)
     )
-    return [run_summary(run) for run in runs]
+    summaries = [run_summary(run) for run in runs]
+    skipped = skipped_by_run(workspace_id, [summary["id"] for summary in summaries])
+    for summary in summaries:
+        summary["skipped"] = skipped.get(summary["id"], {})
+    return summaries
 
 
 def get_run(workspace_id: int, run_id: int) -> dict[str, Any] | None:
     run = db.session.get(SyncRun, run_id)
     if run is None or run.workspace_id != workspace_id:
         return None
-    return run_summary(run)
+    return {**run_summary(run), "skipped": skipped_by_run(workspace_id, [run.id]).get(run.id, {})}
 
 
 def _add_months(day: date, months: int) -> date:

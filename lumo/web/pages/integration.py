@@ -135,6 +135,12 @@ def recent_runs(workspace_id: int, limit: int = 20) -> list[SyncRun]:
     )
 
 
+def run_of(workspace_id: int, run_id: int) -> SyncRun | None:
+    """One of the workspace's runs; None for another workspace's run."""
+    run = db.session.get(SyncRun, run_id)
+    return run if run is not None and run.workspace_id == workspace_id else None
+
+
 def running_run(workspace_id: int) -> SyncRun | None:
     """The bulk or reconcile sync in progress; webhook (automatic) runs have no progress bar."""
     return db.session.scalar(

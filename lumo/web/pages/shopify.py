@@ -23,6 +23,7 @@ from lumo.app import plugin_manager
 from lumo.categories import Category
 from lumo.shopify.errors import InvalidShopDomainError
 from lumo.shopify.oauth import normalize_shop_domain
+from lumo.sync.rejects import KEEP_PER_CATEGORY, rejected_records, skipped_by_run
 from lumo.sync.status import integration_status
 from lumo.web.auth import current_workspace_id
 from lumo.web.pages import integration, services
@@ -146,6 +147,25 @@ def dashboard() -> ResponseReturnValue:
         status_label=integration.status_label,
         kind_labels=integration.KIND_LABELS,
         run_total=integration.run_total,
+        skipped=skipped_by_run(workspace_id, [run.id for run in runs]),
+    )
+
+
+@bp.get("/runs/<int:run_id>/skipped")
+def skipped_records(run_id: int) -> ResponseReturnValue:
+    """The records one sync skipped because they could not be read, and why."""
+    workspace_id = current_workspace_id()
+    run = integration.run_of(workspace_id, run_id)
+    if run is None:
+        abort(404)
+    return render_template(
+        "shopify/skipped.html",
+        run=run,
+        records=rejected_records(workspace_id, run_id),
+        total=skipped_by_run(workspace_id, [run_id]).get(run_id, {}),
+        status_label=integration.status_label,
+        kind_labels=integration.KIND_LABELS,
+        keep_limit=KEEP_PER_CATEGORY,
     )
 
 

@@ -1,0 +1,114 @@
+"""Records a sync skips because their plugin could not map them.
+
+A bulk or catch-up sync maps records in batches. When a batch fails to map, its records are
+mapped again one at a time: the ones that still fail are skipped, kept (Shopify id and reason)
+in `sync_rejected_records` with the run, and the rest of the store syncs on. One odd record
+therefore never blocks a store's sync, and a re-sync does not fail on it forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from lumo.extensions import db
+from lumo.models import RejectedRecord
+
+logger = logging.getLogger(__name__)
+
+#: What a mapper raises on a record it cannot read (a bad amount, a missing id, a wrong type).
+MAPPING_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    ArithmeticError,
+)
+
+#: Rejections kept per category and run; beyond it they are only counted in the log.
+KEEP_PER_CATEGORY = 10_000
+
+
+@dataclass(frozen=True)
+class Rejection:
+    category: str
+    shopify_id: str | None
+    reason: str
+
+
+def rejection(category: str, record: Mapping[str, Any], error: BaseException) -> Rejection:
+    """Describe a record that failed to map: its id and the error, never its contents."""
+    found = record.get("id") or record.get("admin_graphql_api_id") or record.get("token")
+    shopify_id = None if found is None else str(found)[:128]
+    return Rejection(category, shopify_id, f"{type(error).__name__}: {error}"[:2000])
+
+
+def keep(workspace_id: int, run_id: int, rejections: list[Rejection], already: int) -> int:
+    """Add rejections to the current transaction (up to the cap); returns how many are kept."""
+    room = max(0, KEEP_PER_CATEGORY - already)
+    for item in rejections[:room]:
+        db.session.add(
+            RejectedRecord(
+                workspace_id=workspace_id,
+                sync_run_id=run_id,
+                category=item.category,
+                shopify_id=item.shopify_id,
+                reason=item.reason,
+            )
+        )
+        logger.warning(
+            "sync run %s: skipped %s record %s (%s)",
+            run_id,
+            item.category,
+            item.shopify_id,
+            item.reason.partition(":")[0],
+        )
+    return min(room, len(rejections))
+
+
+class Skipped:
+    """A category's skipped records in one run: counted, and kept in each batch's transaction."""
+
+    def __init__(self, workspace_id: int, run_id: int) -> None:
+        self.workspace_id, self.run_id = workspace_id, run_id
+        self.count = self.kept = 0
+
+    def keep(self, rejected: list[Rejection]) -> None:
+        if rejected:
+            self.kept += keep(self.workspace_id, self.run_id, rejected, self.kept)
+            self.count += len(rejected)
+
+
+def skipped_by_run(workspace_id: int, run_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Skipped records per run and category, for the Sync History."""
+    if not run_ids:
+        return {}
+    rows = db.session.execute(
+        select(RejectedRecord.sync_run_id, RejectedRecord.category, func.count())
+        .where(
+            RejectedRecord.workspace_id == workspace_id,
+            RejectedRecord.sync_run_id.in_(run_ids),
+        )
+        .group_by(RejectedRecord.sync_run_id, RejectedRecord.category)
+    )
+    found: dict[int, dict[str, int]] = {}
+    for run_id, category, count in rows:
+        found.setdefault(int(run_id), {})[str(category)] = int(count)
+    return found
+
+
+def rejected_records(workspace_id: int, run_id: int, limit: int = 200) -> list[RejectedRecord]:
+    return list(
+        db.session.scalars(
+            select(RejectedRecord)
+            .where(
+                RejectedRecord.workspace_id == workspace_id, RejectedRecord.sync_run_id == run_id
+            )
+            .order_by(RejectedRecord.id)
+            .limit(limit)
+        )
+    )
