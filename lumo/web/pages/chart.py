@@ -35,6 +35,7 @@ def bar_chart_svg(points: Sequence[tuple[str, int]], title: str) -> Markup:
         f'class="tick">0</text>',
     ]
     every = max(1, len(points) // 6)
+    last_tick = None
     for index, (label, value) in enumerate(points):
         height = plot_height * value / top
         x = MARGIN_LEFT + index * slot + (slot - bar) / 2
@@ -43,7 +44,9 @@ def bar_chart_svg(points: Sequence[tuple[str, int]], title: str) -> Markup:
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{height:.1f}" class="bar">'
             f"<title>{escape(label)}: {value:,} records</title></rect>"
         )
-        if index % every == 0:
+        if index % every == 0 and label != last_tick:
+            # Several runs on one day share a tick: the day is written once, under the first.
+            last_tick = label
             parts.append(
                 f'<text x="{x + bar / 2:.1f}" y="{HEIGHT - 10}" text-anchor="middle" '
                 f'class="tick">{escape(label)}</text>'
