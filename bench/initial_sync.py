@@ -258,18 +258,31 @@ def with_database(fn: Any) -> Any:
         admin.dispose()
 
 
-def measure(customers: int, batch: int) -> tuple[dict[str, Any], int, float]:
-    folder = Path(tempfile.mkdtemp(prefix="lumo-bench-jsonl-"))
+def exported(customers: int, keep: Path | None) -> tuple[Path, dict[str, int]]:
+    """The bulk files for `customers`: exported now, or reused from `keep` when there."""
+    folder = keep / str(customers) if keep else Path(tempfile.mkdtemp(prefix="lumo-bench-"))
+    counts_file = folder / "objects.json"
+    if counts_file.exists():
+        print(f"{customers} customers: reusing the export in {folder}", flush=True)
+        return folder, json.loads(counts_file.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    objects = export_files(customers, folder)
+    size = sum(os.path.getsize(p) for p in folder.iterdir()) / 1e6
+    print(
+        f"{customers} customers: {sum(objects.values())} JSONL lines, {size:.0f} MB "
+        f"exported in {time.perf_counter() - started:.0f} s (not timed)",
+        flush=True,
+    )
+    if keep:
+        counts_file.write_text(json.dumps(objects))
+    return folder, objects
+
+
+def measure(customers: int, batch: int, keep: Path | None) -> tuple[dict[str, Any], int, float]:
     server = None
+    folder, objects = exported(customers, keep)
     try:
-        started = time.perf_counter()
-        objects = export_files(customers, folder)
-        size = sum(os.path.getsize(p) for p in folder.iterdir()) / 1e6
-        print(
-            f"{customers} customers: {sum(objects.values())} JSONL lines, {size:.0f} MB "
-            f"exported in {time.perf_counter() - started:.0f} s (not timed)",
-            flush=True,
-        )
         server, base_url = serve_folder(folder)
 
         def run(url: str) -> tuple[dict[str, Any], tuple[int, float]]:
@@ -281,13 +294,20 @@ def measure(customers: int, batch: int) -> tuple[dict[str, Any], int, float]:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=None, help="LUMO_SYNC_BATCH_SIZE")
+    parser.add_argument(
+        "--keep-files",
+        type=Path,
+        default=None,
+        help="keep each size's exported JSONL under this folder and reuse it on the next run",
+    )
     args = parser.parse_args()
     from config import SETTINGS
 
@@ -296,7 +316,7 @@ def main() -> None:
     )
 
     small_n = min(10_000, args.customers)
-    small, small_copied, small_copy_seconds = measure(small_n, batch)
+    small, small_copied, small_copy_seconds = measure(small_n, batch, args.keep_files)
     print(
         f"{small_n} customers: {small['rows']} rows in {small['seconds']:.1f} s, peak RSS "
         f"{small['peak_rss_mb']:.0f} MB (growth {small['peak_rss_growth_mb']:.1f} MB)",
@@ -305,7 +325,7 @@ def main() -> None:
     if args.customers == small_n:
         result, copied, copy_seconds = small, small_copied, small_copy_seconds
     else:
-        result, copied, copy_seconds = measure(args.customers, batch)
+        result, copied, copy_seconds = measure(args.customers, batch, args.keep_files)
     rate = result["rows"] / result["seconds"]
     copy_rate = copied / copy_seconds
     print(f"{args.customers} customers: objects per category {result['counts']}")

@@ -33,9 +33,11 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    literal_column,
     or_,
     select,
     text,
+    true,
 )
 from sqlalchemy import column as column_clause
 from sqlalchemy import table as table_clause
@@ -334,19 +336,34 @@ def _touch(
     )
     stale: set[tuple[Any, ...]] = set()
     if UPDATED in columns:
-        joined = and_(*(target.c[k] == source.c[k] for k in key_columns))
-        query = (
-            select(*(source.c[k] for k in key_columns))
-            .select_from(source.join(target, joined))
-            .where(target.c[UPDATED] > source.c[UPDATED])
-        )
-        stale = {tuple(r) for r in session.execute(query)}
+        stale = set(_fetch_raw(session, _newer_stored(target, source, key_columns)))
     keys = [tuple(p[k] for k in key_columns) for p in params]
     written = [key for key in keys if key not in stale]
     result.written[target.name] = result.written.get(target.name, 0) + len(written)
     if stale:
         result.stale[target.name] = result.stale.get(target.name, 0) + len(keys) - len(written)
     return written
+
+
+def _newer_stored(target: Table, source: Any, key_columns: tuple[str, ...]) -> Any:
+    """Keys of staged rows whose stored row is newer, probing the key index once per row.
+
+    A plain join lets the planner hash the whole target table (it knows nothing of a fresh
+    temporary table), which costs a full scan per batch: quadratic over a big store. The
+    LATERAL probe with LIMIT 1 keeps every batch proportional to its own size.
+    """
+    newer = (
+        select(literal_column("1"))
+        .select_from(target)
+        .where(
+            *(target.c[k] == source.c[k] for k in key_columns),
+            target.c[UPDATED] > source.c[UPDATED],
+        )
+        .limit(1)
+        .lateral()
+    )
+    keys = (source.c[k] for k in key_columns)
+    return select(*keys).select_from(source.join(newer, true()))
 
 
 def _fetch_raw(session: Any, statement: Any) -> list[tuple[Any, ...]]:
