@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select, text
+from sqlalchemy import Select, and_, delete, exists, literal_column, or_, select, text
 
 from lumo.app import current_flask_app, plugin_manager
 from lumo.categories import Category
@@ -311,10 +311,12 @@ def sweep_unseen(category: Category, run: SyncRun) -> int:
     for child, column, parent_name in CHILD_TABLES:
         if child == category.table:
             parent = table(parent_name)
-            fresh = select(parent.c.shopify_id).where(
-                parent.c.workspace_id == run.workspace_id, parent.c[UPDATED] >= run.started_at
+            fresh: Select[Any] = select(literal_column("1")).where(
+                parent.c.workspace_id == target.c.workspace_id,
+                parent.c.shopify_id == target.c[column],
+                parent.c[UPDATED] >= run.started_at,
             )
-            conditions.append(target.c[column].not_in(fresh))
+            conditions.append(~exists(fresh))
     removed = rowcount(db.session.execute(delete(target).where(and_(*conditions))))
     removed += delete_orphans(run.workspace_id, category.table)
     db.session.commit()
@@ -322,15 +324,20 @@ def sweep_unseen(category: Category, run: SyncRun) -> int:
 
 
 def delete_orphans(workspace_id: int, parent_table: str) -> int:
-    """Delete child rows whose parent row no longer exists."""
+    """Delete child rows whose parent row no longer exists.
+
+    Written as NOT EXISTS (an anti-join) rather than NOT IN: with millions of parents, NOT IN
+    outgrows the database's hash memory and degrades to a scan per child row.
+    """
     removed = 0
     for child_name, column, parent_name in CHILD_TABLES:
         if parent_name != parent_table:
             continue
         child, parent = table(child_name), table(parent_name)
-        existing = select(parent.c.shopify_id).where(parent.c.workspace_id == workspace_id)
-        statement = delete(child).where(
-            child.c.workspace_id == workspace_id, child.c[column].not_in(existing)
+        existing: Select[Any] = select(literal_column("1")).where(
+            parent.c.workspace_id == child.c.workspace_id,
+            parent.c.shopify_id == child.c[column],
         )
+        statement = delete(child).where(child.c.workspace_id == workspace_id, ~exists(existing))
         removed += rowcount(db.session.execute(statement))
     return removed
