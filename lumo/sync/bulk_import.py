@@ -233,6 +233,7 @@ def _write_alongside(
     done = 0
 
     failed: list[BaseException] = []
+    statistics = PlannerStatistics()
 
     def write(rows: list[Row], rejected: list[Rejection]) -> int:
         nonlocal done
@@ -246,13 +247,14 @@ def _write_alongside(
                 db.session.execute(text("SET LOCAL synchronous_commit = off"))
                 result = write_rows(rows, run_id=run_id)
                 skipped.keep(rejected)
+                done += _own_rows(category, rows, result)
+                progress[category.key] = done
+                update_running(run_id, progress=dict(progress), heartbeat_at=now())
+                db.session.commit()
+                statistics.after(result)
             except BaseException as error:
                 failed.append(error)
                 raise
-            done += _own_rows(category, rows, result)
-            progress[category.key] = done
-            update_running(run_id, progress=dict(progress), heartbeat_at=now())
-            db.session.commit()
         extend_lock(workspace_id)
         return done
 
@@ -274,6 +276,32 @@ def _write_alongside(
                 future.cancel()
             raise
     return done
+
+
+class PlannerStatistics:
+    """Keeps PostgreSQL's row estimates current while a bulk import fills its tables.
+
+    Autovacuum analyzes a table only some time after it changed, so during an initial sync
+    the planner still believes the tables are empty. With no statistics it judges that
+    `order_shopify_id = ANY(…)` matches every row and scans the whole table for each batch,
+    which makes a big import quadratic. ANALYZE runs whenever a table has doubled since its
+    last one (from `FIRST` rows on): a handful of times per sync, each a sample of the table.
+    """
+
+    FIRST = 10_000
+
+    def __init__(self) -> None:
+        self.written: dict[str, int] = {}
+        self.next_at: dict[str, int] = {}
+
+    def after(self, result: WriteResult) -> None:
+        for name, count in result.written.items():
+            total = self.written[name] = self.written.get(name, 0) + count
+            if total >= self.next_at.get(name, self.FIRST):
+                db.session.execute(text(f'ANALYZE "{table(name).name}"'))
+                db.session.commit()
+                self.next_at[name] = total * 2
+                logger.debug("analyzed %s after %d rows", name, total)
 
 
 def _run_bulk(client: ShopifyClient, query: str, poll: float) -> Any:

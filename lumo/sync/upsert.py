@@ -13,7 +13,7 @@ rendering thousands of bind parameters. Small groups (webhooks) use a plain mult
 
 from __future__ import annotations
 
-import itertools
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,7 +55,6 @@ SEEN = "last_sync_run_id"
 #: Groups at least this big are staged with COPY on PostgreSQL.
 COPY_THRESHOLD = 100
 
-_stage_numbers = itertools.count(1)
 _processors: dict[tuple[str, str, str], Callable[[Any], Any] | None] = {}
 
 
@@ -381,18 +380,23 @@ def _fetch_raw(session: Any, statement: Any) -> list[tuple[Any, ...]]:
 
 
 def _stage(session: Any, target: Table, names: list[str], params: list[dict[str, Any]]) -> Any:
-    """COPY `params` into a new temporary table with `names` typed as in `target`.
+    """COPY `params` into a temporary table with `names` typed as in `target`.
 
-    The table is dropped at commit; its values go through the columns' own bind processing
-    (JSON serialisation, UTC conversion), exactly as an INSERT's parameters would.
+    The staging table is named after the target and its column set, kept by the database
+    session and emptied at every commit: creating and dropping a table per batch churns the
+    catalog, and a fresh name per batch would make every batch's statements new to
+    SQLAlchemy's statement cache, which then grows to its limit over a big sync. Values go
+    through the columns' own bind processing (JSON serialisation, UTC conversion), exactly
+    as an INSERT's parameters would.
     """
     connection = session.connection()
-    name = f"lumo_stage_{next(_stage_numbers)}"
+    name = _stage_name(target, names)
     quoted = ", ".join(f'"{n}"' for n in names)
     connection.exec_driver_sql(
-        f'CREATE TEMPORARY TABLE "{name}" ON COMMIT DROP AS '
+        f'CREATE TEMPORARY TABLE IF NOT EXISTS "{name}" ON COMMIT DELETE ROWS AS '
         f'SELECT {quoted} FROM "{target.name}" WITH NO DATA'
     )
+    connection.exec_driver_sql(f'DELETE FROM "{name}"')  # staged before in this transaction
     processors = [
         (i, fn)
         for i, n in enumerate(names)
@@ -413,6 +417,14 @@ def _stage(session: Any, target: Table, names: list[str], params: list[dict[str,
                     picked[i] = fn(picked[i])
             write(picked)
     return table_clause(name, *(column_clause(n) for n in names))
+
+
+def _stage_name(target: Table, names: list[str]) -> str:
+    """A stable name for one target and column set (types included, should a migration
+    change one while a pooled session still holds the old table)."""
+    shape = ";".join(f"{n}:{target.c[n].type}" for n in names)
+    digest = hashlib.blake2s(f"{target.name}|{shape}".encode(), digest_size=8).hexdigest()
+    return f"lumo_stage_{digest}"
 
 
 def _processor(target_column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
