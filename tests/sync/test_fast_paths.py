@@ -278,3 +278,29 @@ def test_text_longer_than_its_column_is_cut_not_failing_the_batch(
     assert stored[1].first_name == "名" * 255 and stored[1].last_name == "Short"
     assert stored[2].first_name == "Fine"
     assert "shopify_customers.first_name" in caplog.text and long_name not in caplog.text
+
+
+def test_import_refreshes_planner_statistics_each_time_a_table_doubles(
+    sync_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import event
+
+    from lumo.sync.bulk_import import PlannerStatistics
+    from lumo.sync.upsert import WriteResult
+
+    monkeypatch.setattr(PlannerStatistics, "FIRST", 10)
+    analyzed: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("ANALYZE"):
+            analyzed.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        statistics = PlannerStatistics()
+        for _ in range(8):  # 5 rows per batch: 10, 20 and 40 rows are crossed
+            statistics.after(WriteResult(written={"shopify_customers": 5, ITEMS: 0}))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+
+    assert analyzed == ['ANALYZE "shopify_customers"'] * 3
