@@ -68,17 +68,30 @@ def running_run(workspace_id: int) -> SyncRun | None:
     )
 
 
+def live_running_run(workspace_id: int) -> SyncRun | None:
+    """The running run if it is still being worked on; a dead one is ended on the spot.
+
+    Pages use this too, so a sync whose worker was killed stops showing as running (and
+    stops blocking a re-sync) as soon as RQ knows, not when the next sync is attempted.
+    """
+    current = running_run(workspace_id)
+    if current is None:
+        return None
+    reason = why_dead(current, STALE_AFTER)
+    if reason is None:
+        return current
+    fail_run(current, reason)
+    release_lock(workspace_id, current.id)
+    return None
+
+
 def begin_run(workspace_id: int, kind: str) -> SyncRun:
     """Create a running SyncRun and commit it, or raise `SyncAlreadyRunning`."""
     if kind not in KINDS or kind == "automatic":
         raise ValueError(f"begin_run is for initial, manual or reconcile runs, not {kind!r}.")
-    current = running_run(workspace_id)
+    current = live_running_run(workspace_id)
     if current is not None:
-        reason = why_dead(current, STALE_AFTER)
-        if reason is None:
-            raise SyncAlreadyRunning(_busy_message(current))
-        fail_run(current, reason)
-        release_lock(workspace_id, current.id)
+        raise SyncAlreadyRunning(_busy_message(current))
 
     run = SyncRun(
         workspace_id=workspace_id,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from lumo.categories import Category, Direction, Property
 from lumo.extensions import db
 from lumo.models import PropertySetting, ShopifyConnection, SyncRun, WebhookDelivery
+from lumo.sync.runs import live_running_run
 from lumo.sync.status import run_label
 
 logger = logging.getLogger(__name__)
@@ -142,17 +143,11 @@ def run_of(workspace_id: int, run_id: int) -> SyncRun | None:
 
 
 def running_run(workspace_id: int) -> SyncRun | None:
-    """The bulk or reconcile sync in progress; webhook (automatic) runs have no progress bar."""
-    return db.session.scalar(
-        select(SyncRun)
-        .where(
-            SyncRun.workspace_id == workspace_id,
-            SyncRun.status == "running",
-            SyncRun.kind != "automatic",
-        )
-        .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
-        .limit(1)
-    )
+    """The bulk or reconcile sync in progress; webhook (automatic) runs have no progress bar.
+
+    A run whose job died is ended here and not shown as running (see `live_running_run`).
+    """
+    return live_running_run(workspace_id)
 
 
 def last_complete_run(workspace_id: int, kinds: Sequence[str] | None = None) -> SyncRun | None:
