@@ -72,10 +72,13 @@ def current_flask_app() -> Flask:
 
 
 def _engine_options(url: str) -> dict[str, Any]:
+    # A database error's message would otherwise carry the statement's values (names,
+    # emails) into logs and into the reasons kept on failed webhook deliveries.
+    options: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         # Several threads (web, in-process jobs) share one SQLite file; wait for locks.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+        return {**options, "connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {**options, "pool_pre_ping": True}
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -51,7 +51,7 @@ def parse_money(amount: str | int | float | Decimal | None) -> Decimal | None:
         raise ValueError(f"not a money amount: {amount!r}") from error
     if not value.is_finite():
         raise ValueError(f"not a money amount: {amount!r} is not a finite number")
-    if abs(value) >= MAX_MONEY:
+    if abs(value) >= MAX_MONEY or abs(round(value, 4)) >= MAX_MONEY:  # stored to 4 places
         raise ValueError(f"not a money amount: {amount!r} is too large to be a price or total")
     return value
 

@@ -75,7 +75,13 @@ def list_runs(workspace_id: int, limit: int = 50) -> list[dict[str, Any]]:
     return summaries
 
 
+#: Run ids are 32-bit integers; a bigger number in a URL is simply no run.
+MAX_RUN_ID = 2**31 - 1
+
+
 def get_run(workspace_id: int, run_id: int) -> dict[str, Any] | None:
+    if not 0 < run_id <= MAX_RUN_ID:
+        return None
     run = db.session.get(SyncRun, run_id)
     if run is None or run.workspace_id != workspace_id:
         return None

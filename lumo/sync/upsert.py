@@ -26,6 +26,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    String,
     Table,
     and_,
     any_,
@@ -195,7 +196,14 @@ def _upsert(
     key_columns = rows[0].key
     stamp = run_id is not None and SEEN in target.c
     has_updated = UPDATED in target.c
-    bounded = [(name, size) for name, size in _bounded(target) if name in rows[0].values]
+    columns_given = rows[0].values
+    # Keys are never cut: two long keys sharing a prefix would become one row.
+    bounded = [
+        (name, size)
+        for name, size in _bounded(target)
+        if name in columns_given and name not in key_columns
+    ]
+    texts = [name for name in _texts(target) if name in columns_given]
     params = []
     for row in rows:
         values = dict(row.values)
@@ -203,6 +211,13 @@ def _upsert(
             values.setdefault(UPDATED, row.updated_at)
         if stamp:
             values[SEEN] = run_id
+        for name in texts:
+            text_ = values[name]
+            if text_.__class__ is str:
+                if "\x00" in text_:
+                    values[name] = text_.replace("\x00", "")
+            elif text_.__class__ is dict:
+                values[name] = _without_nul(text_)
         for name, size in bounded:
             text_ = values[name]
             if text_.__class__ is str and len(text_) > size:
@@ -269,6 +284,37 @@ def _bounded(target: Table) -> list[tuple[str, int]]:
         ]
         _bounded_columns[target.name] = found
     return found
+
+
+_text_columns: dict[str, list[str]] = {}
+
+
+def _texts(target: Table) -> list[str]:
+    """The table's text and JSON columns: where a NUL character could arrive."""
+    found = _text_columns.get(target.name)
+    if found is None:
+        found = [
+            column.name
+            for column in target.c
+            if isinstance(column.type, String | JSON) and column.name != "workspace_id"
+        ]
+        _text_columns[target.name] = found
+    return found
+
+
+def _without_nul(value: Any) -> Any:
+    """`value` with NUL characters removed from every string in it.
+
+    PostgreSQL's text and JSON types cannot hold NUL (U+0000), which Shopify's free-text
+    fields can carry; one such character would otherwise make the database refuse the batch.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def _fit(

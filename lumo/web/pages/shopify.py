@@ -165,6 +165,7 @@ def skipped_records(run_id: int) -> ResponseReturnValue:
         status_label=integration.status_label,
         kind_labels=integration.KIND_LABELS,
         keep_limit=KEEP_PER_CATEGORY,
+        labels={category.key: category.label for category in _categories()},
     )
 
 
