@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -373,34 +373,63 @@ def parse_bulk_lines(
 
 
 class _SeenIds:
-    """Ids of top-level records: a packed sorted array while ids ascend, else a set."""
+    """Ids of top-level records, compact while they ascend (as Shopify writes them), else a set.
 
-    __slots__ = ("_sorted", "_set", "_last")
+    Ascending ids are kept as 4-byte offsets from a per-block 8-byte base, half the memory
+    of plain 64-bit ids: a 1M-customer store has about 3M orders, and this is the one thing
+    the reader keeps for the whole file.
+    """
+
+    __slots__ = ("_bases", "_starts", "_offsets", "_set", "_last")
+
+    BLOCK = 1 << 16
+    MAX_OFFSET = 0xFFFFFFFF
 
     def __init__(self) -> None:
-        self._sorted: array[int] | None = array("q")
+        self._bases: array[int] = array("q")
+        self._starts: array[int] = array("q")
+        self._offsets: array[int] = array("I")
         self._set: set[int] | None = None
         self._last = -1
 
     def add(self, number: int) -> None:
-        if self._sorted is not None:
+        if self._set is None:
             if number > self._last:
-                self._sorted.append(number)
+                if (
+                    not self._bases
+                    or number - self._bases[-1] > self.MAX_OFFSET
+                    or len(self._offsets) - self._starts[-1] >= self.BLOCK
+                ):
+                    self._bases.append(number)
+                    self._starts.append(len(self._offsets))
+                self._offsets.append(number - self._bases[-1])
                 self._last = number
                 return
-            self._set = set(self._sorted)
-            self._sorted = None
-        assert self._set is not None
+            self._set = set(self._ascending())
+            self._bases, self._starts, self._offsets = array("q"), array("q"), array("I")
         self._set.add(number)
+
+    def _ascending(self) -> Iterator[int]:
+        ends = [*self._starts[1:], len(self._offsets)]
+        for base, start, end in zip(self._bases, self._starts, ends, strict=True):
+            for position in range(start, end):
+                yield base + self._offsets[position]
 
     def __contains__(self, number: object) -> bool:
         if number == self._last:
             return True
-        if self._sorted is not None:
-            position = bisect_left(self._sorted, number)  # type: ignore[call-overload]
-            return position < len(self._sorted) and self._sorted[position] == number
-        assert self._set is not None
-        return number in self._set
+        if self._set is not None:
+            return number in self._set
+        if not isinstance(number, int):
+            return False
+        block = bisect_right(self._bases, number) - 1
+        if block < 0:
+            return False
+        start = self._starts[block]
+        end = self._starts[block + 1] if block + 1 < len(self._starts) else len(self._offsets)
+        offset = number - self._bases[block]
+        position = bisect_left(self._offsets, offset, start, end)
+        return position < end and self._offsets[position] == offset
 
 
 def batched(records: Iterable[BulkRecord], size: int) -> Iterator[list[BulkRecord]]:
