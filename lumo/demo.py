@@ -446,7 +446,8 @@ def _print_welcome(state: DemoState, *, serving: bool) -> None:
     segment = answer.get("segment") or {}
 
     click.echo("")
-    click.secho(f"Lumo is running at {state.url}", bold=True)
+    where = "Lumo is running at" if serving else "`./run demo` serves Lumo at"
+    click.secho(f"{where} {state.url}", bold=True)
     click.echo(f"Sign in with {DEMO_EMAIL} / {DEMO_PASSWORD}")
     click.echo(
         f"LINE: {state.linked} friends linked to Shopify customers; "

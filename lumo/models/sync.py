@@ -73,7 +73,8 @@ class SyncRun(Model):
 
 
 class WebhookDelivery(Model):
-    """A webhook as received: the raw body is kept so a failed apply can be re-run or inspected.
+    """A webhook as received: the raw body is kept until it is applied, and kept on a failed
+    delivery so it can be re-run or inspected; an applied or ignored one keeps no body.
 
     `status` is received, applied, ignored (unknown topic, duplicate or stale) or failed
     (with `error`). An event id is unique per workspace and source, so one store or LINE

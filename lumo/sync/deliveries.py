@@ -104,7 +104,8 @@ def receive_delivery(headers: Any, raw_body: bytes) -> Received:
         "webhook_id": webhook_id,
         "shop_domain": shop or None,
         "triggered_at": _header_instant(headers.get("X-Shopify-Triggered-At")),
-        "body": raw_body,
+        # A delivery no workspace claims is never applied: its body is not kept.
+        "body": raw_body if workspace_id is not None else b"",
         "status": "received" if workspace_id is not None else "ignored",
         "error": None if workspace_id is not None else "No workspace is connected to this shop.",
     }
@@ -208,6 +209,9 @@ def apply_delivery(delivery_id: int) -> str:
     delivery.status = status
     delivery.attempts = (delivery.attempts or 0) + 1
     delivery.applied_at = datetime.now(UTC)
+    # Applied or ignored, the body is of no further use, and it holds whatever the payload
+    # carried (emails and phones even while their sync is off): only a failed one keeps it.
+    delivery.body = b""
     if counts and workspace_id is not None:
         run = automatic_run(workspace_id)
         add_counts(run, counts)

@@ -307,3 +307,27 @@ def test_long_product_title_is_cut_not_failed(shopify_web: FlaskClient) -> None:
     delivery = delivered(shopify_web, "products/update", payload)
     assert delivery.status == "applied", delivery.error
     assert len(db.session.scalar(select(Product.title))) == 512
+
+
+def test_an_applied_delivery_keeps_no_body_and_a_failed_one_keeps_it(
+    shopify_web: FlaskClient,
+) -> None:
+    applied = delivered(shopify_web, "customers/create", {**CUSTOMER, "email": "ann@example.com"})
+    failed = delivered(shopify_web, "orders/create", b'{"id": 1, "name": ')
+
+    assert applied.status == "applied" and applied.body == b""
+    assert failed.status == "failed" and failed.body == b'{"id": 1, "name": '
+
+
+def test_a_delivery_for_an_unknown_shop_keeps_no_body(shopify_web: FlaskClient) -> None:
+    response = post_webhook(
+        shopify_web,
+        "customers/create",
+        {**CUSTOMER, "email": "ann@example.com"},
+        secret=SECRET,
+        shop_domain="someone-else.myshopify.com",
+    )
+    assert response.status_code == 200
+
+    kept = db.session.scalars(select(WebhookDelivery)).all()
+    assert [(d.status, d.body) for d in kept] == [("ignored", b"")]
