@@ -420,7 +420,49 @@ def redact_customer(workspace_id: int, payload: Mapping[str, Any]) -> None:
                 Order.workspace_id == workspace_id, Order.shopify_id.in_(order_ids)
             )
         )
+    forget_bodies_naming(workspace_id, number)
     logger.info("workspace %s: customer redacted with %d orders", workspace_id, len(order_ids))
+
+
+#: How long a failed delivery keeps its body for inspection before it is forgotten.
+KEEP_FAILED_BODIES = timedelta(days=30)
+
+
+def forget_bodies_naming(workspace_id: int, customer_id: int) -> int:
+    """Clear the kept bodies (failed deliveries) that mention a redacted customer's id."""
+    needle = str(customer_id).encode()
+    kept = db.session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.body).where(
+            WebhookDelivery.workspace_id == workspace_id,
+            WebhookDelivery.status == "failed",
+            WebhookDelivery.body != b"",
+        )
+    ).all()
+    naming = [delivery_id for delivery_id, body in kept if needle in (body or b"")]
+    if naming:
+        db.session.execute(
+            update(WebhookDelivery).where(WebhookDelivery.id.in_(naming)).values(body=b"")
+        )
+    return len(naming)
+
+
+def forget_old_bodies(older_than: timedelta = KEEP_FAILED_BODIES) -> int:
+    """Clear the bodies of failed deliveries older than `older_than`; their reasons stay."""
+    cutoff = datetime.now(UTC) - older_than
+    result = db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.status == "failed",
+            WebhookDelivery.received_at < cutoff,
+            WebhookDelivery.body != b"",
+        )
+        .values(body=b"")
+    )
+    db.session.commit()
+    forgotten = int(getattr(result, "rowcount", 0) or 0)
+    if forgotten:
+        logger.info("forgot the bodies of %d old failed deliveries", forgotten)
+    return forgotten
 
 
 def redact_shop(workspace_id: int) -> None:

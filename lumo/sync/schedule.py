@@ -49,6 +49,14 @@ def requeue_deliveries_job() -> None:
     requeue_received(older_than=timedelta(minutes=1))
 
 
+@jobs.job
+def forget_old_bodies_job() -> None:
+    """Failed deliveries keep their bodies for inspection for a while, not for ever."""
+    from lumo.sync.deliveries import forget_old_bodies
+
+    forget_old_bodies()
+
+
 @dataclass(frozen=True)
 class Periodic:
     name: str
@@ -61,6 +69,7 @@ class Periodic:
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic("reconcile", timedelta(hours=1), "sync", reconcile_all_job),
     Periodic("requeue-deliveries", timedelta(minutes=5), "webhooks", requeue_deliveries_job),
+    Periodic("forget-old-bodies", timedelta(days=1), "webhooks", forget_old_bodies_job),
 )
 
 

@@ -30,4 +30,4 @@ def test_schedule_enqueues_each_job_once_per_period(
     assert run_due() == [entry.name for entry in SCHEDULE]
     assert run_due() == []  # another worker's tick within the period enqueues nothing
     assert Queue("sync", connection=redis_connection).count == 1
-    assert Queue("webhooks", connection=redis_connection).count == 1
+    assert Queue("webhooks", connection=redis_connection).count == 2  # requeue, old bodies

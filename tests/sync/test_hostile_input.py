@@ -331,3 +331,38 @@ def test_a_delivery_for_an_unknown_shop_keeps_no_body(shopify_web: FlaskClient) 
 
     kept = db.session.scalars(select(WebhookDelivery)).all()
     assert [(d.status, d.body) for d in kept] == [("ignored", b"")]
+
+
+def test_failed_bodies_are_forgotten_after_a_while_and_their_reasons_kept(
+    shopify_web: FlaskClient,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from lumo.sync.deliveries import KEEP_FAILED_BODIES, forget_old_bodies
+
+    old = delivered(shopify_web, "orders/create", b'{"id": 1, "name": ', event_id="old")
+    recent = delivered(shopify_web, "orders/create", b'{"id": 2, "name": ', event_id="new")
+    old.received_at = datetime.now(UTC) - KEEP_FAILED_BODIES - timedelta(days=1)
+    db.session.commit()
+
+    assert forget_old_bodies() == 1
+
+    db.session.expire_all()
+    assert old.body == b"" and old.status == "failed" and old.error
+    assert recent.body == b'{"id": 2, "name": '
+
+
+def test_redacting_a_customer_forgets_kept_bodies_that_name_them(
+    shopify_web: FlaskClient,
+) -> None:
+    naming = delivered(
+        shopify_web, "customers/update", b'{"id": 6200000000777, "email": "x@example.com"'
+    )
+    other = delivered(shopify_web, "customers/update", b'{"id": 6200000000888, "email": ')
+    redact = {"customer": {"id": 6200000000777}, "orders_to_redact": []}
+
+    assert delivered(shopify_web, "customers/redact", redact).status == "applied"
+
+    db.session.expire_all()
+    assert naming.body == b"" and naming.status == "failed"
+    assert other.body == b'{"id": 6200000000888, "email": '
