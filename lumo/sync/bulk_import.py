@@ -35,9 +35,9 @@ from lumo.shopify.bulk import (
 from lumo.shopify.errors import BulkOperationBusyError, BulkOperationError
 from lumo.sync.fields import BULK_CHILDREN
 from lumo.sync.properties import map_context
-from lumo.sync.rejects import MAPPING_ERRORS, Rejection, Skipped, rejection
+from lumo.sync.rejects import MAPPING_ERRORS, Rejection, Skipped, rejection, write_or_reject
 from lumo.sync.runs import extend_lock, now, record_progress, update_running
-from lumo.sync.upsert import UPDATED, WriteResult, rowcount, table, write_rows
+from lumo.sync.upsert import UPDATED, WriteResult, rowcount, table
 
 logger = logging.getLogger(__name__)
 
@@ -180,8 +180,8 @@ def import_records(
     else:
         done = 0
         for rows, rejected in batches:
-            result = write_rows(rows, run_id=run.id)
-            skipped.keep(rejected)
+            result, refused = write_or_reject(rows, category.key, run.id)
+            skipped.keep(rejected + refused)
             done += _own_rows(category, rows, result)
             record_progress(run, category.key, done)  # commits the batch with the progress
             if on_batch is not None:
@@ -245,8 +245,8 @@ def _write_alongside(
                 # batch's commit to reach the disk buys nothing; the server still flushes it
                 # within moments and never half-applies it.
                 db.session.execute(text("SET LOCAL synchronous_commit = off"))
-                result = write_rows(rows, run_id=run_id)
-                skipped.keep(rejected)
+                result, refused = write_or_reject(rows, category.key, run_id)
+                skipped.keep(rejected + refused)
                 done += _own_rows(category, rows, result)
                 progress[category.key] = done
                 update_running(run_id, progress=dict(progress), heartbeat_at=now())

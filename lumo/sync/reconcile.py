@@ -24,9 +24,8 @@ from lumo.shopify import ShopifyClient, ShopifyGraphQLError, ShopifyThrottledErr
 from lumo.shopify.ids import updated_since_query
 from lumo.sync.bulk_import import map_records
 from lumo.sync.properties import map_context
-from lumo.sync.rejects import Rejection, Skipped
+from lumo.sync.rejects import Rejection, Skipped, write_or_reject
 from lumo.sync.runs import record_progress
-from lumo.sync.upsert import write_rows
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +72,8 @@ def reconcile_category(
             nodes = [edge["node"] for edge in connection.get("edges") or []]
         rejected: list[Rejection] = []
         rows = map_records(category, nodes, RecordShape.GRAPHQL, context, rejected)
-        result = write_rows(rows)
-        skipped.keep(rejected)
+        result, refused = write_or_reject(rows, category.key)
+        skipped.keep(rejected + refused)
         db.session.commit()
         done += result.written.get(category.table, 0)
         record_progress(run, category.key, done)

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError, IntegrityError
 
 from lumo.extensions import db
+from lumo.mapping import Row
 from lumo.models import RejectedRecord
+from lumo.sync.upsert import WriteResult, units_of, write_rows
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +71,46 @@ def keep(workspace_id: int, run_id: int, rejections: list[Rejection], already: i
             item.reason.partition(":")[0],
         )
     return min(room, len(rejections))
+
+
+#: What the database raises for one row it refuses (a value out of range, a broken key),
+#: as opposed to losing the connection, which must fail the sync.
+ROW_ERRORS: tuple[type[Exception], ...] = (DataError, IntegrityError)
+
+
+def write_or_reject(
+    rows: list[Row], category: str, run_id: int | None = None
+) -> tuple[WriteResult, list[Rejection]]:
+    """Write a batch; if the database refuses it, write it record by record and reject the
+    records it refuses, so one row the database cannot take never blocks the rest.
+
+    Each attempt runs in a SAVEPOINT, so a refusal undoes only that attempt.
+    """
+    try:
+        with db.session.begin_nested():
+            return write_rows(rows, run_id=run_id), []
+    except ROW_ERRORS:
+        pass
+    result, rejected = WriteResult(), []
+    for unit in units_of(rows):
+        try:
+            with db.session.begin_nested():
+                result.add(write_rows(unit, run_id=run_id))
+        except ROW_ERRORS as error:
+            rejected.append(_refused(category, unit[0], error))
+    return result, rejected
+
+
+def _refused(category: str, row: Row, error: Exception) -> Rejection:
+    """The record's id and the database's own first line, which names no values."""
+    found = row.values.get("shopify_id") or row.values.get("token")
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return Rejection(
+        category,
+        None if found is None else str(found)[:128],
+        f"The database refused it ({type(cause).__name__}): {first_line}"[:2000],
+    )
 
 
 class Skipped:

@@ -140,6 +140,11 @@ def _units(rows: Iterable[Row]) -> list[_Unit]:
     return units
 
 
+def units_of(rows: Iterable[Row]) -> list[list[Row]]:
+    """`rows` split into units: a parent with the children it replaces, or a single row."""
+    return [[unit.parent, *unit.children] for unit in _units(rows)]
+
+
 _key_getters: dict[tuple[str, ...], Callable[[Mapping[str, Any]], tuple[Any, ...]]] = {}
 
 

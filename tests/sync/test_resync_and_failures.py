@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from lumo.extensions import db
 from lumo.models import Customer, CustomerTag, Order, OrderLineItem, ShopifyConnection, SyncRun
 from lumo.sandbox.shopify_server import SandboxShop, ShopifySandbox
-from lumo.sync import bulk_import
+from lumo.sync import rejects
 from lumo.sync.runs import SyncAlreadyRunning, begin_run
 from lumo.sync.service import start_initial_sync, start_reconcile, start_resync
 from lumo.sync.status import integration_status
@@ -64,7 +64,7 @@ def test_sync_that_dies_part_way_reruns_without_duplicates(
     db.session.execute(db.delete(OrderLineItem))
     db.session.execute(db.delete(Order))
     db.session.commit()
-    real = bulk_import.write_rows
+    real = rejects.write_rows
     calls = {"n": 0}
 
     def dying(rows, **kwargs):  # type: ignore[no-untyped-def]
@@ -74,14 +74,14 @@ def test_sync_that_dies_part_way_reruns_without_duplicates(
                 raise RuntimeError("worker killed")
         return real(rows, **kwargs)
 
-    monkeypatch.setattr(bulk_import, "write_rows", dying)
+    monkeypatch.setattr(rejects, "write_rows", dying)
     monkeypatch.setitem(current_app.config, "LUMO_SYNC_BATCH_SIZE", 10)
     failed = start_initial_sync(workspace_id)
     db.session.refresh(failed)
     assert failed.status == "failed" and "Start it again" in (failed.error or "")
     assert total(Order) == 20  # two batches of ten were written before it died
 
-    monkeypatch.setattr(bulk_import, "write_rows", real)
+    monkeypatch.setattr(rejects, "write_rows", real)
     again = start_initial_sync(workspace_id)
     db.session.refresh(again)
     assert again.status == "complete", again.error

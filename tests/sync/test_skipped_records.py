@@ -105,3 +105,27 @@ def test_catch_up_pass_skips_an_unreadable_record_and_applies_the_rest(
     assert [(r.category, r.shopify_id, r.sync_run_id) for r in rejected] == [
         ("orders", f"gid://shopify/Order/{bad}", run.id)
     ]
+
+
+def test_a_row_the_database_refuses_is_skipped_and_the_batch_kept(sync_app: object) -> None:
+    from lumo.mapping import Row
+    from lumo.models import Customer
+    from lumo.sync.rejects import write_or_reject
+
+    workspace_id = create_workspace("Refusals").id
+    db.session.commit()
+
+    def customer(number: int | None, name: str) -> Row:
+        values = {"workspace_id": workspace_id, "shopify_id": number, "first_name": name}
+        return Row("shopify_customers", values)
+
+    result, refused = write_or_reject(
+        [customer(1, "Ann"), customer(None, "No id"), customer(3, "Cy")], "customers"
+    )
+    db.session.commit()
+
+    assert result.written == {"shopify_customers": 2}
+    assert [(r.category, r.shopify_id) for r in refused] == [("customers", None)]
+    assert "refused" in refused[0].reason and "No id" not in refused[0].reason
+    names = set(db.session.scalars(select(Customer.first_name)))
+    assert names == {"Ann", "Cy"}
