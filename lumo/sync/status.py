@@ -79,11 +79,17 @@ def list_runs(workspace_id: int, limit: int = 50) -> list[dict[str, Any]]:
 MAX_RUN_ID = 2**31 - 1
 
 
-def get_run(workspace_id: int, run_id: int) -> dict[str, Any] | None:
+def run_of(workspace_id: int, run_id: int) -> SyncRun | None:
+    """One of the workspace's runs; None for another workspace's run (or no such number)."""
     if not 0 < run_id <= MAX_RUN_ID:
         return None
     run = db.session.get(SyncRun, run_id)
-    if run is None or run.workspace_id != workspace_id:
+    return run if run is not None and run.workspace_id == workspace_id else None
+
+
+def get_run(workspace_id: int, run_id: int) -> dict[str, Any] | None:
+    run = run_of(workspace_id, run_id)
+    if run is None:
         return None
     return {**run_summary(run), "skipped": skipped_by_run(workspace_id, [run.id]).get(run.id, {})}
 

@@ -201,14 +201,17 @@ def _upsert(
     key_columns = rows[0].key
     stamp = run_id is not None and SEEN in target.c
     has_updated = UPDATED in target.c
-    columns_given = rows[0].values
-    # Keys are never cut: two long keys sharing a prefix would become one row.
+    given = [target.c[name] for name in rows[0].values if name in target.c]
+    # Where a NUL character could arrive; and texts with a length limit, keys excepted (two
+    # long keys sharing a prefix would become one row).
+    texts = [column.name for column in given if isinstance(column.type, String | JSON)]
     bounded = [
-        (name, size)
-        for name, size in _bounded(target)
-        if name in columns_given and name not in key_columns
+        (column.name, int(column.type.length))
+        for column in given
+        if isinstance(column.type, String)
+        and column.type.length
+        and column.name not in key_columns
     ]
-    texts = [name for name in _texts(target) if name in columns_given]
     params = []
     for row in rows:
         values = dict(row.values)
@@ -273,38 +276,6 @@ def _upsert(
     if skipped:
         result.stale[target.name] = result.stale.get(target.name, 0) + skipped
     return written
-
-
-_bounded_columns: dict[str, list[tuple[str, int]]] = {}
-
-
-def _bounded(target: Table) -> list[tuple[str, int]]:
-    """The table's length-limited text columns, as (name, length)."""
-    found = _bounded_columns.get(target.name)
-    if found is None:
-        found = [
-            (column.name, int(length))
-            for column in target.c
-            if (length := getattr(column.type, "length", None))
-        ]
-        _bounded_columns[target.name] = found
-    return found
-
-
-_text_columns: dict[str, list[str]] = {}
-
-
-def _texts(target: Table) -> list[str]:
-    """The table's text and JSON columns: where a NUL character could arrive."""
-    found = _text_columns.get(target.name)
-    if found is None:
-        found = [
-            column.name
-            for column in target.c
-            if isinstance(column.type, String | JSON) and column.name != "workspace_id"
-        ]
-        _text_columns[target.name] = found
-    return found
 
 
 def _without_nul(value: Any) -> Any:

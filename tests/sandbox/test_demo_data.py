@@ -25,7 +25,8 @@ CATALOGS = {
         ["canvas-tote", "Canvas Tote Bag", "<p>Tote</p>", "Acme", "Bags", "bag, canvas", "true",
          "Color", "Red", "", "", "", "", "", "3", "20.00", "https://img.test/1.jpg"],
         ["canvas-tote", "", "", "", "", "", "", "", "Blue", "", "", "", "", "", "0", "20.00", ""],
-        ["canvas-tote", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "https://img.test/2.jpg"],
+        ["canvas-tote", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
+         "https://img.test/2.jpg"],
     ],
     "home-and-garden": [
         ["glass-lantern", "Glass Lantern", "", "Acme", "Indoor", "Light", "true", "Title",

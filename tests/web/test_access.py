@@ -149,14 +149,18 @@ def csrf_client(_schema: str, tmp_path: Path) -> Any:
         db.session.commit()
         client = app.test_client()
         page = client.get("/sign-in").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        form_token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert form_token is not None
+        token = form_token.group(1)
         signed = client.post(
             "/sign-in",
             data={"email": "csrf@example.test", "password": "correct-horse", "csrf_token": token},
         )
         assert signed.status_code == 302
         meta = client.get("/friends/").get_data(as_text=True)
-        token = re.search(r'name="csrf-token" content="([^"]+)"', meta).group(1)  # type: ignore[union-attr]
+        meta_token = re.search(r'name="csrf-token" content="([^"]+)"', meta)
+        assert meta_token is not None
+        token = meta_token.group(1)
         yield client, token, friend
         db.session.rollback()
         from tests.conftest import _empty_tables

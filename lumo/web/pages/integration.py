@@ -14,7 +14,7 @@ from lumo.categories import Category, Direction, Property
 from lumo.extensions import db
 from lumo.models import PropertySetting, ShopifyConnection, SyncRun, WebhookDelivery
 from lumo.sync.runs import live_running_run
-from lumo.sync.status import MAX_RUN_ID, run_label
+from lumo.sync.status import run_label
 
 logger = logging.getLogger(__name__)
 
@@ -134,14 +134,6 @@ def recent_runs(workspace_id: int, limit: int = 20) -> list[SyncRun]:
             .limit(limit)
         )
     )
-
-
-def run_of(workspace_id: int, run_id: int) -> SyncRun | None:
-    """One of the workspace's runs; None for another workspace's run (or no such number)."""
-    if not 0 < run_id <= MAX_RUN_ID:
-        return None
-    run = db.session.get(SyncRun, run_id)
-    return run if run is not None and run.workspace_id == workspace_id else None
 
 
 def running_run(workspace_id: int) -> SyncRun | None:

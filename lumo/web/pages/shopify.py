@@ -24,7 +24,7 @@ from lumo.categories import Category
 from lumo.shopify.errors import InvalidShopDomainError
 from lumo.shopify.oauth import normalize_shop_domain
 from lumo.sync.rejects import KEEP_PER_CATEGORY, rejected_records, skipped_by_run
-from lumo.sync.status import integration_status
+from lumo.sync.status import integration_status, run_of
 from lumo.web.auth import current_workspace_id
 from lumo.web.pages import integration, services
 from lumo.web.pages.chart import bar_chart_svg
@@ -154,7 +154,7 @@ def dashboard() -> ResponseReturnValue:
 def skipped_records(run_id: int) -> ResponseReturnValue:
     """The records one sync skipped because they could not be read, and why."""
     workspace_id = current_workspace_id()
-    run = integration.run_of(workspace_id, run_id)
+    run = run_of(workspace_id, run_id)
     if run is None:
         abort(404)
     return render_template(
