@@ -182,7 +182,7 @@ def import_records(
         for rows, rejected in batches:
             result, refused = write_or_reject(rows, category.key, run.id)
             skipped.keep(rejected + refused)
-            done += _own_rows(category, rows, result)
+            done += result.written.get(category.table, 0)
             record_progress(run, category.key, done)  # commits the batch with the progress
             if on_batch is not None:
                 on_batch(done)
@@ -247,7 +247,7 @@ def _write_alongside(
                 db.session.execute(text("SET LOCAL synchronous_commit = off"))
                 result, refused = write_or_reject(rows, category.key, run_id)
                 skipped.keep(rejected + refused)
-                done += _own_rows(category, rows, result)
+                done += result.written.get(category.table, 0)
                 progress[category.key] = done
                 update_running(run_id, progress=dict(progress), heartbeat_at=now())
                 db.session.commit()
@@ -317,12 +317,6 @@ def _run_bulk(client: ShopifyClient, query: str, poll: float) -> Any:
                 raise
             logger.warning("bulk query ended %s; starting it once more", error.status)
     raise AssertionError("unreachable")
-
-
-def _own_rows(category: Category, rows: list[Row], result: WriteResult) -> int:
-    return sum(1 for row in rows if row.table == category.table) - result.stale.get(
-        category.table, 0
-    )
 
 
 def sweep_unseen(category: Category, run: SyncRun) -> int:

@@ -52,7 +52,7 @@ from lumo.sync.fields import shopify_id
 from lumo.sync.last_order import advance_last_order
 from lumo.sync.properties import map_context
 from lumo.sync.runs import add_counts, automatic_run
-from lumo.sync.upsert import WriteResult, delete_matching, write_rows
+from lumo.sync.upsert import delete_matching, write_rows
 
 logger = logging.getLogger(__name__)
 
@@ -308,11 +308,7 @@ def _apply_category(
     rows = map_records(category, [payload], RecordShape.WEBHOOK, context)
     result = write_rows(rows)
     advance_last_order(workspace_id, category.key, payload)
-    return _own(result, category), result.stale.get(category.table, 0)
-
-
-def _own(result: WriteResult, category: Category) -> int:
-    return result.written.get(category.table, 0)
+    return result.written.get(category.table, 0), result.stale.get(category.table, 0)
 
 
 def _refetch(
@@ -340,7 +336,7 @@ def _refetch(
     if not nodes:
         return "ignored", {}
     result = write_rows(map_records(category, nodes, RecordShape.GRAPHQL, context))
-    return "applied", {category.key: _own(result, category)}
+    return "applied", {category.key: result.written.get(category.table, 0)}
 
 
 def merge_customers(workspace_id: int, payload: Mapping[str, Any]) -> dict[str, int]:
@@ -420,7 +416,11 @@ def redact_customer(workspace_id: int, payload: Mapping[str, Any]) -> None:
                 Order.workspace_id == workspace_id, Order.shopify_id.in_(order_ids)
             )
         )
-    forget_bodies_naming(workspace_id, number)
+    customer = payload.get("customer") or {}
+    forget_bodies_naming(
+        workspace_id,
+        [number, *order_ids, customer.get("email"), customer.get("phone")],
+    )
     logger.info("workspace %s: customer redacted with %d orders", workspace_id, len(order_ids))
 
 
@@ -428,9 +428,10 @@ def redact_customer(workspace_id: int, payload: Mapping[str, Any]) -> None:
 KEEP_FAILED_BODIES = timedelta(days=30)
 
 
-def forget_bodies_naming(workspace_id: int, customer_id: int) -> int:
-    """Clear the kept bodies (failed deliveries) that mention a redacted customer's id."""
-    needle = str(customer_id).encode()
+def forget_bodies_naming(workspace_id: int, names: list[Any]) -> int:
+    """Clear the kept bodies (failed deliveries) that mention any of a redacted customer's
+    ids, orders, email or phone."""
+    needles = [str(name).encode() for name in names if name not in (None, "")]
     kept = db.session.execute(
         select(WebhookDelivery.id, WebhookDelivery.body).where(
             WebhookDelivery.workspace_id == workspace_id,
@@ -438,7 +439,11 @@ def forget_bodies_naming(workspace_id: int, customer_id: int) -> int:
             WebhookDelivery.body != b"",
         )
     ).all()
-    naming = [delivery_id for delivery_id, body in kept if needle in (body or b"")]
+    naming = [
+        delivery_id
+        for delivery_id, body in kept
+        if any(needle in (body or b"") for needle in needles)
+    ]
     if naming:
         db.session.execute(
             update(WebhookDelivery).where(WebhookDelivery.id.in_(naming)).values(body=b"")

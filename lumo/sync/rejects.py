@@ -9,10 +9,12 @@ therefore never blocks a store's sync, and a re-sync does not fail on it forever
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -73,9 +75,16 @@ def keep(workspace_id: int, run_id: int, rejections: list[Rejection], already: i
     return min(room, len(rejections))
 
 
-#: What the database raises for one row it refuses (a value out of range, a broken key),
-#: as opposed to losing the connection, which must fail the sync.
-ROW_ERRORS: tuple[type[Exception], ...] = (DataError, IntegrityError)
+#: What is raised for one row the database refuses (a value out of range, a broken key, a
+#: text it cannot encode), as opposed to losing the connection, which must fail the sync.
+#: The staged (COPY) path talks to psycopg directly, so its own errors are listed too.
+ROW_ERRORS: tuple[type[Exception], ...] = (
+    DataError,
+    IntegrityError,
+    psycopg.DataError,
+    psycopg.IntegrityError,
+    UnicodeError,
+)
 
 
 def write_or_reject(
@@ -86,6 +95,7 @@ def write_or_reject(
 
     Each attempt runs in a SAVEPOINT, so a refusal undoes only that attempt.
     """
+    _begin_for_savepoints()
     try:
         with db.session.begin_nested():
             return write_rows(rows, run_id=run_id), []
@@ -99,6 +109,18 @@ def write_or_reject(
         except ROW_ERRORS as error:
             rejected.append(_refused(category, unit[0], error))
     return result, rejected
+
+
+def _begin_for_savepoints() -> None:
+    """Open the transaction for real before a SAVEPOINT on SQLite.
+
+    Python's sqlite3 begins a transaction only before a data change, so a SAVEPOINT issued
+    first becomes the outermost transaction and releasing it commits: the batch would be
+    committed before its progress, and a sync ended elsewhere could not undo it.
+    """
+    raw = db.session.connection().connection.driver_connection
+    if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
+        raw.execute("BEGIN")
 
 
 def _refused(category: str, row: Row, error: Exception) -> Rejection:

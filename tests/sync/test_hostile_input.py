@@ -366,3 +366,19 @@ def test_redacting_a_customer_forgets_kept_bodies_that_name_them(
     db.session.expire_all()
     assert naming.body == b"" and naming.status == "failed"
     assert other.body == b'{"id": 6200000000888, "email": '
+
+
+def test_redacting_forgets_kept_bodies_naming_the_customer_by_email_or_order(
+    shopify_web: FlaskClient,
+) -> None:
+    by_email = delivered(shopify_web, "orders/create", b'{"email": "ann@example.com", ')
+    by_order = delivered(shopify_web, "orders/create", b'{"id": 4500000000001, "customer": ')
+    redact = {
+        "customer": {"id": 6200000000999, "email": "ann@example.com", "phone": "+81312345678"},
+        "orders_to_redact": [4500000000001],
+    }
+
+    assert delivered(shopify_web, "customers/redact", redact).status == "applied"
+
+    db.session.expire_all()
+    assert by_email.body == b"" and by_order.body == b""

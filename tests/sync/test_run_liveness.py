@@ -348,5 +348,8 @@ def test_a_bulk_import_stops_writing_once_its_run_is_ended_elsewhere(
         )
 
     db.session.rollback()
-    assert ended and 0 < db.session.query(Customer).count() < 1000
+    kept = db.session.query(Customer).count()
+    assert ended and 0 < kept < 1000
+    if db.engine.dialect.name == "sqlite":  # one batch at a time: exactly the first one
+        assert kept == 50
     assert reloaded(run).error == "Taken as dead."
