@@ -200,6 +200,12 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting("LUMO_SYNC_BATCH_SIZE", "2000", "rows written per database batch", _positive_int),
+    Setting(
+        "LUMO_SYNC_COPY_LANE",
+        "1",
+        "initial syncs COPY big categories into empty tables (PostgreSQL); 0 always upserts",
+        _boolean,
+    ),
     Setting("LUMO_INSTANCE_PATH", "", "folder for the SQLite file and generated dev keys"),
 )
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from lumo.categories import Category
-from lumo.mapping import MapContext, MetafieldValue, RecordShape, Row
+from lumo.mapping import CopyPlan, MapContext, MetafieldValue, RecordShape, Row
 
 if TYPE_CHECKING:
     from lumo.models import LineFriend
@@ -95,6 +95,19 @@ def lumo_map_records(
     engine falls back to calling `lumo_map_record` per record.
     `lumo_map_records = lumo.sync.fields.batch_mapping_hook(KEY, lumo_map_record)` in a plugin
     module is a complete implementation.
+    """
+
+
+@hookspec(firstresult=True)
+def lumo_bulk_copy_plan(category: Category, context: MapContext) -> CopyPlan | None:
+    """Offer a `CopyPlan` so an initial sync can COPY this category's rows (optional).
+
+    Worth it for categories with millions of records: the plan's `rows` function reads a bulk
+    record straight into column tuples, which skips building `Row`s and the upsert. The
+    engine checks the plan against `lumo_map_record` on the first records of every import and
+    on samples after, and goes back to the ordinary path if they ever disagree. Return `None`
+    for categories that are not yours, or when `context.enabled` holds a property the plan
+    does not cover (the ordinary path then handles the whole category).
     """
 
 

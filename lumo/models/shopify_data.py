@@ -3,6 +3,10 @@
 Shopify ids are kept as their numeric part (`gid://shopify/Customer/42` → 42) so GraphQL nodes
 and REST-shaped webhook payloads land on the same row. `shopify_updated_at` guards against an
 older webhook overwriting a newer row. `extra` holds properties the merchant added.
+
+`workspace_id` has no foreign key here: an initial sync writes millions of rows, and checking
+each against `workspaces` cost more than half again the write itself. Rows are only ever
+written for a connected workspace, and `shop/redact` deletes them explicitly.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lumo.extensions import Model
@@ -26,7 +30,7 @@ class Customer(Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(Integer)
     shopify_id: Mapped[int] = mapped_column(BigInteger)
     first_name: Mapped[str | None] = mapped_column(String(255))
     last_name: Mapped[str | None] = mapped_column(String(255))
@@ -56,7 +60,7 @@ class CustomerTag(Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(Integer)
     customer_shopify_id: Mapped[int] = mapped_column(BigInteger)
     tag: Mapped[str] = mapped_column(String(255))
     tag_key: Mapped[str] = mapped_column(String(255))
@@ -71,7 +75,7 @@ class Order(Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(Integer)
     shopify_id: Mapped[int] = mapped_column(BigInteger)
     customer_shopify_id: Mapped[int | None] = mapped_column(BigInteger)
     name: Mapped[str | None] = mapped_column(String(64))
@@ -96,7 +100,7 @@ class OrderLineItem(Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(Integer)
     shopify_id: Mapped[int] = mapped_column(BigInteger)
     order_shopify_id: Mapped[int] = mapped_column(BigInteger)
     product_shopify_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -120,7 +124,7 @@ class AbandonedCheckout(Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(Integer)
     shopify_id: Mapped[int] = mapped_column(BigInteger)
     token: Mapped[str | None] = mapped_column(String(255))
     customer_shopify_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -149,7 +153,7 @@ class Cart(Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(Integer)
     token: Mapped[str] = mapped_column(String(255))
     customer_shopify_id: Mapped[int | None] = mapped_column(BigInteger)
     item_count: Mapped[int | None] = mapped_column(Integer)
@@ -166,7 +170,7 @@ class Product(Model):
     __table_args__ = (Index("ux_products_ws_shopify", "workspace_id", "shopify_id", unique=True),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(Integer)
     shopify_id: Mapped[int] = mapped_column(BigInteger)
     title: Mapped[str | None] = mapped_column(String(512))
     handle: Mapped[str | None] = mapped_column(String(512))

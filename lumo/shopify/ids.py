@@ -45,6 +45,10 @@ def parse_money(amount: str | int | float | Decimal | None) -> Decimal | None:
     """
     if amount is None or amount == "":
         return None
+    if type(amount) is str:
+        known = _parsed_amounts.get(amount)
+        if known is not None:
+            return known
     try:
         value = Decimal(str(amount))
     except InvalidOperation as error:
@@ -53,16 +57,28 @@ def parse_money(amount: str | int | float | Decimal | None) -> Decimal | None:
         raise ValueError(f"not a money amount: {amount!r} is not a finite number")
     if abs(value) >= MAX_MONEY or abs(round(value, 4)) >= MAX_MONEY:  # stored to 4 places
         raise ValueError(f"not a money amount: {amount!r} is too large to be a price or total")
+    if type(amount) is str:
+        if len(_parsed_amounts) >= 4096:
+            _parsed_amounts.clear()
+        _parsed_amounts[amount] = value
     return value
+
+
+#: Amounts already parsed: prices and totals repeat across a store's records, and a Decimal is
+#: immutable, so one parse serves them all.
+_parsed_amounts: dict[str, Decimal] = {}
 
 
 def parse_instant(value: str | None) -> datetime | None:
     """Parse a GraphQL (UTC, `Z`) or REST (shop offset) timestamp into an aware UTC datetime."""
     if not value:
         return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(value)  # reads `Z` itself, as UTC
+    zone = parsed.tzinfo
+    if zone is UTC:
+        return parsed  # what GraphQL sends, so the common case comes first
+    if zone is None:
+        return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
 
 

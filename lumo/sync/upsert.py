@@ -407,10 +407,21 @@ def _stage(session: Any, target: Table, names: list[str], params: list[dict[str,
     The staging table is named after the target and its column set, kept by the database
     session and emptied at every commit: creating and dropping a table per batch churns the
     catalog, and a fresh name per batch would make every batch's statements new to
-    SQLAlchemy's statement cache, which then grows to its limit over a big sync. Values go
-    through the columns' own bind processing (JSON serialisation, UTC conversion), exactly
-    as an INSERT's parameters would.
+    SQLAlchemy's statement cache, which then grows to its limit over a big sync.
     """
+    pick = itemgetter(*names)
+    if len(names) == 1:
+        tuples: Iterable[Sequence[Any]] = ((pick(values),) for values in params)
+    else:
+        tuples = (pick(values) for values in params)
+    return stage_tuples(session, target, names, tuples)
+
+
+def stage_tuples(
+    session: Any, target: Table, names: Sequence[str], tuples: Iterable[Sequence[Any]]
+) -> Any:
+    """COPY `tuples` into this transaction's staging table for `target` and `names` (emptied
+    first); returns it as a table clause to select from."""
     connection = session.connection()
     name = _stage_name(target, names)
     quoted = ", ".join(f'"{n}"' for n in names)
@@ -419,29 +430,45 @@ def _stage(session: Any, target: Table, names: list[str], params: list[dict[str,
         f'SELECT {quoted} FROM "{target.name}" WITH NO DATA'
     )
     connection.exec_driver_sql(f'DELETE FROM "{name}"')  # staged before in this transaction
+    copy_into(session, target, names, tuples, into=name)
+    return table_clause(name, *(column_clause(n) for n in names))
+
+
+def copy_into(
+    session: Any,
+    target: Table,
+    names: Sequence[str],
+    tuples: Iterable[Sequence[Any]],
+    *,
+    into: str | None = None,
+) -> None:
+    """COPY `tuples` (values in the order of `names`) into `target`, or into the table `into`
+    whose columns are typed like `target`'s.
+
+    Values go through the columns' own bind processing (JSON serialisation, UTC conversion),
+    exactly as an INSERT's parameters would.
+    """
+    connection = session.connection()
     processors = [
         (i, fn)
         for i, n in enumerate(names)
         if (fn := _processor(target.c[n], connection.dialect)) is not None
     ]
-    pick = itemgetter(*names)
-    single = len(names) == 1
+    quoted = ", ".join(f'"{n}"' for n in names)
     raw = connection.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
+    statement = f'COPY "{into or target.name}" ({quoted}) FROM STDIN'
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
         write = copy.write_row
-        for values in params:
-            picked = pick(values)
-            if single:
-                picked = (picked,)
+        for values in tuples:
             if processors:
-                picked = list(picked)
+                if type(values) is not list:
+                    values = list(values)  # lists are the caller's own, changed in place
                 for i, fn in processors:
-                    picked[i] = fn(picked[i])
-            write(picked)
-    return table_clause(name, *(column_clause(n) for n in names))
+                    values[i] = fn(values[i])
+            write(values)
 
 
-def _stage_name(target: Table, names: list[str]) -> str:
+def _stage_name(target: Table, names: Sequence[str]) -> str:
     """A stable name for one target and column set (types included, should a migration
     change one while a pooled session still holds the old table)."""
     shape = ";".join(f"{n}:{target.c[n].type}" for n in names)
@@ -453,13 +480,26 @@ def _processor(target_column: Column[Any], dialect: Any) -> Callable[[Any], Any]
     key = (dialect.name, str(target_column.table), target_column.name)
     if key not in _processors:
         if isinstance(target_column.type, UTCDateTime):
-            _processors[key] = _naive_utc
+            _processors[key] = _copied_utc
         else:
             _processors[key] = target_column.type.dialect_impl(dialect).bind_processor(dialect)
     return _processors[key]
 
 
-def _naive_utc(value: datetime | None) -> datetime | None:
+def _copied_utc(value: datetime | str | None) -> datetime | str | None:
+    """A `UTCDateTime` value as COPY text: an instant already in UTC goes as it is.
+
+    Its text carries `+00:00` (or Shopify's `Z`, from a `CopyPlan`), which PostgreSQL ignores
+    for a column without a time zone, so only instants in another zone (or naive ones) need
+    converting. Mappers hand over UTC instants almost always, and a bulk batch carries tens of
+    thousands.
+    """
+    if value is None or isinstance(value, str) or value.tzinfo is UTC:
+        return value
+    return naive_utc(value)
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
     """`UTCDateTime`'s bind conversion, with a shortcut for values already in UTC.
 
     Mappers hand over UTC instants almost always; skipping the conversion for them matters

@@ -13,11 +13,14 @@ from typing import Any
 
 from lumo import hookimpl
 from lumo.categories import Category
-from lumo.mapping import MapContext, RecordShape, Row
+from lumo.mapping import CopyPlan, CopyRows, MapContext, RecordShape, Row
 from lumo.sync.fields import (
     batch_mapping_hook,
     build_values,
+    copy_columns,
+    copy_instant,
     delete_by_id_hook,
+    gid_number,
     instant,
     looks_personal,
     lower,
@@ -179,6 +182,62 @@ def lumo_map_record(
         for tag in tag_list(tags)
     ]
     return [row, *tag_rows]
+
+
+def _count(record: Mapping[str, Any]) -> int | None:
+    return int(record["numberOfOrders"] or 0) if "numberOfOrders" in record else None
+
+
+#: What a bulk customer line gives each column (see `_from_graphql`, which this must match).
+COPY_READERS: dict[str, Any] = {
+    "shopify_id": lambda r: gid_number(r["id"]),
+    "first_name": lambda r: r.get("firstName"),
+    "last_name": lambda r: r.get("lastName"),
+    "display_name": lambda r: r.get("displayName"),
+    "number_of_orders": _count,
+    "amount_spent": lambda r: money(r.get("amountSpent")),
+    "currency": lambda r: money_currency(r.get("amountSpent")),
+    "last_order_at": lambda r: copy_instant((r.get("lastOrder") or {}).get("processedAt")),
+    "state": lambda r: lower(r.get("state")),
+    "shopify_created_at": lambda r: copy_instant(r.get("createdAt")),
+    "email": lambda r: (r.get("defaultEmailAddress") or {}).get("emailAddress"),
+    "phone": lambda r: (r.get("defaultPhoneNumber") or {}).get("phoneNumber"),
+    "shopify_updated_at": lambda r: copy_instant(r.get("updatedAt")),
+}
+
+
+@hookimpl
+def lumo_bulk_copy_plan(category: Category, context: MapContext) -> CopyPlan | None:
+    """Customers and their Shopify customer tags, copied."""
+    if category.key != KEY:
+        return None
+    found = copy_columns(category, context.enabled, COPY_READERS)
+    if found is None:
+        return None
+    columns, read = found
+    display = columns.index("display_name") if "display_name" in columns else None
+    hide_personal = {"email", "phone"} & context.enabled != {"email", "phone"}
+    with_tags = "tags" in context.enabled
+    customers = category.table
+
+    def rows(record: Mapping[str, Any]) -> CopyRows:
+        values = read(record)
+        number = values[0]
+        if number is None:
+            raise ValueError("A customer record without an id cannot be stored.")
+        if display is not None and hide_personal and looks_personal(values[display]):
+            values[display] = None
+        tags = record.get("tags")
+        if not with_tags or tags is None:
+            return [(customers, values)]
+        return [
+            (customers, values),
+            *((TAGS_TABLE, (number, tag, tag.lower())) for tag in tag_list(tags)),
+        ]
+
+    return CopyPlan(
+        {customers: columns, TAGS_TABLE: ("customer_shopify_id", "tag", "tag_key")}, rows
+    )
 
 
 lumo_deleted_key = delete_by_id_hook(KEY)

@@ -13,11 +13,14 @@ from typing import Any
 
 from lumo import hookimpl
 from lumo.categories import Category
-from lumo.mapping import MapContext, RecordShape, Row
+from lumo.mapping import CopyPlan, CopyRows, MapContext, RecordShape, Row
 from lumo.sync.fields import (
     batch_mapping_hook,
     build_values,
     children,
+    copy_columns,
+    copy_instant,
+    gid_number,
     instant,
     money,
     money_currency,
@@ -26,6 +29,7 @@ from lumo.sync.fields import (
 
 KEY = "line_items"
 ORDERS_TABLE = "shopify_orders"
+UPDATED = "shopify_updated_at"
 
 SELECTIONS = {
     "product": "product { id }",
@@ -182,3 +186,56 @@ def lumo_deleted_key(
 
 
 lumo_map_records = batch_mapping_hook(KEY, lumo_map_record)
+
+
+def _quantity(item: Mapping[str, Any]) -> int | None:
+    return int(item["quantity"] or 0) if "quantity" in item else None
+
+
+#: What a bulk line-item line gives each column (see `_item_from_graphql`, which this must
+#: match); `shopify_id` and `order_shopify_id` come first and are filled by the plan itself.
+COPY_READERS: dict[str, Any] = {
+    "product_shopify_id": lambda i: gid_number((i.get("product") or {}).get("id")),
+    "variant_shopify_id": lambda i: gid_number((i.get("variant") or {}).get("id")),
+    "product_title": lambda i: i.get("title"),
+    "sku": lambda i: i.get("sku"),
+    "variant_title": lambda i: i.get("variantTitle"),
+    "quantity": _quantity,
+    "price": lambda i: money(i.get("originalUnitPriceSet")),
+    "currency": lambda i: money_currency(i.get("originalUnitPriceSet")),
+}
+
+
+@hookimpl
+def lumo_bulk_copy_plan(category: Category, context: MapContext) -> CopyPlan | None:
+    """Line items are copied; their order's key-and-age row is upserted as their guard."""
+    if category.key != KEY:
+        return None
+    found = copy_columns(category, context.enabled, COPY_READERS)
+    if found is None:
+        return None
+    columns, read = found
+    items = category.table
+
+    def item(order_id: int | None, line: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        number = gid_number(line.get("id"))
+        if number is None or order_id is None:
+            raise ValueError("A line item without an id or an order cannot be stored.")
+        return items, [number, order_id, *read(line)]
+
+    def rows(record: Mapping[str, Any]) -> CopyRows:
+        if "__parentId" in record:
+            return [item(gid_number(record["__parentId"]), record)]
+        order_id = gid_number(record.get("id"))
+        nodes = children(record, "lineItems", "LineItem")
+        if order_id is None or nodes is None:
+            raise ValueError("Not a bulk order line; the ordinary mapping decides.")
+        parent = (ORDERS_TABLE, [order_id, copy_instant(record.get("updatedAt"))])
+        return [parent, *(item(order_id, node) for node in nodes)]
+
+    item_columns = ("shopify_id", "order_shopify_id", *columns)
+    return CopyPlan(
+        {ORDERS_TABLE: ("shopify_id", UPDATED), items: item_columns},
+        rows,
+        guards=frozenset({ORDERS_TABLE}),
+    )

@@ -7,11 +7,14 @@ from typing import Any
 
 from lumo import hookimpl
 from lumo.categories import Category
-from lumo.mapping import MapContext, RecordShape, Row
+from lumo.mapping import CopyPlan, CopyRows, MapContext, RecordShape, Row
 from lumo.sync.fields import (
     batch_mapping_hook,
     build_values,
+    copy_columns,
+    copy_instant,
     delete_by_id_hook,
+    gid_number,
     instant,
     lower,
     money,
@@ -145,6 +148,41 @@ def lumo_map_record(
             updated_at=updated,
         )
     ]
+
+
+#: What a bulk order line gives each column (see `_from_graphql`, which this must match).
+COPY_READERS: dict[str, Any] = {
+    "shopify_id": lambda r: gid_number(r["id"]),
+    "customer_shopify_id": lambda r: gid_number((r.get("customer") or {}).get("id")),
+    "name": lambda r: r.get("name"),
+    "total_price": lambda r: money(r.get("totalPriceSet")),
+    "currency": lambda r: (
+        money_currency(r["totalPriceSet"]) if "totalPriceSet" in r else r.get("currencyCode")
+    ),
+    "financial_status": lambda r: lower(r.get("displayFinancialStatus")),
+    "fulfillment_status": lambda r: lower(r.get("displayFulfillmentStatus")),
+    "ordered_at": lambda r: copy_instant(r.get("processedAt")),
+    "cancelled_at": lambda r: copy_instant(r.get("cancelledAt")),
+    "shopify_updated_at": lambda r: copy_instant(r.get("updatedAt")),
+}
+
+
+@hookimpl
+def lumo_bulk_copy_plan(category: Category, context: MapContext) -> CopyPlan | None:
+    if category.key != KEY:
+        return None
+    found = copy_columns(category, context.enabled, COPY_READERS)
+    if found is None:
+        return None
+    columns, read = found
+
+    def rows(record: Mapping[str, Any]) -> CopyRows:
+        values = read(record)
+        if values[0] is None:
+            raise ValueError("An order record without an id cannot be stored.")
+        return [(category.table, values)]
+
+    return CopyPlan({category.table: columns}, rows)
 
 
 lumo_deleted_key = delete_by_id_hook(KEY)

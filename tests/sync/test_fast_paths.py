@@ -6,6 +6,7 @@ these tests check the same behaviour through the plain insert.
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -20,7 +21,7 @@ from lumo.extensions import db
 from lumo.mapping import MapContext, RecordShape, Row
 from lumo.models import Customer, Order, OrderLineItem, ShopifyConnection
 from lumo.sync import upsert
-from lumo.sync.bulk_import import map_records
+from lumo.sync.bulk_import import fewer_collections, map_records
 from lumo.sync.connection import remove_integration, workspace_for_shop
 from lumo.sync.fields import build_values
 from lumo.sync.upsert import write_rows
@@ -304,3 +305,19 @@ def test_import_refreshes_planner_statistics_each_time_a_table_doubles(
         event.remove(db.engine, "before_cursor_execute", seen)
 
     assert analyzed == ['ANALYZE "shopify_customers"'] * 3
+
+
+def test_the_collector_settings_come_back_after_an_import() -> None:
+    before = gc.get_threshold()
+
+    with fewer_collections():
+        quiet = gc.get_threshold()
+        with fewer_collections():  # a second import at the same time shares the setting
+            assert gc.get_threshold() == quiet
+        assert gc.get_threshold() == quiet
+    assert quiet != before and gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("the import failed")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

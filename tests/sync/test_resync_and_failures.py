@@ -76,6 +76,8 @@ def test_sync_that_dies_part_way_reruns_without_duplicates(
 
     monkeypatch.setattr(rejects, "write_rows", dying)
     monkeypatch.setitem(current_app.config, "LUMO_SYNC_BATCH_SIZE", 10)
+    # The upsert path; tests/sync/test_copy_lane.py kills the COPY lane the same way.
+    monkeypatch.setitem(current_app.config, "LUMO_SYNC_COPY_LANE", False)
     failed = start_initial_sync(workspace_id)
     db.session.refresh(failed)
     assert failed.status == "failed" and "Start it again" in (failed.error or "")

@@ -1,0 +1,446 @@
+"""The COPY lane stores exactly what the upsert path stores, and steps aside when it must.
+
+Most of these need PostgreSQL (the lane's home); on SQLite they check that it never opens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import current_app
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
+
+from lumo import hookimpl
+from lumo.app import plugin_manager
+from lumo.categories import Category
+from lumo.extensions import db
+from lumo.mapping import CopyPlan, MapContext, RecordShape
+from lumo.models import Customer, CustomerTag, Order, OrderLineItem, SyncRun
+from lumo.sandbox.shopify_server import SandboxShop, ShopifySandbox
+from lumo.sync import copy_lane
+from lumo.sync.copy_lane import CopyLane
+from lumo.sync.properties import map_context
+from lumo.sync.service import start_initial_sync, start_resync
+from tests.sync.conftest import connect
+
+MODELS = (Customer, CustomerTag, Order, OrderLineItem)
+NEWER = datetime(2099, 1, 1, tzinfo=UTC)
+LANE = "lumo.sync.copy_lane"
+
+
+def on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def needs_postgresql() -> None:
+    if not on_postgresql():
+        pytest.skip("the COPY lane is PostgreSQL's; on SQLite every sync upserts")
+
+
+def snapshot(workspace_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Every stored row of the lane's tables, without the columns a run numbers itself."""
+    db.session.rollback()
+    tables = {}
+    for model in MODELS:
+        columns = [c for c in model.__table__.columns if c.name not in ("id", "last_sync_run_id")]
+        query = select(*columns).where(model.workspace_id == workspace_id)
+        tables[model.__tablename__] = sorted(
+            (tuple(row) for row in db.session.execute(query)), key=repr
+        )
+    return tables
+
+
+def wipe(workspace_id: int) -> None:
+    for model in MODELS:
+        db.session.execute(db.delete(model).where(model.workspace_id == workspace_id))
+    db.session.commit()
+
+
+def lane_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == LANE]
+
+
+def add_odd_records(shop: SandboxShop) -> None:
+    """Records with the shapes a mapper must take care over."""
+    shop.store.put(
+        "customers",
+        {
+            "id": 6100000009001,
+            "first_name": None,
+            "last_name": None,
+            "email": "someone@example.com",
+            "phone": None,
+            "tags": ["VIP", "vip", " Sale ", ""],
+            "state": "enabled",
+            "currency": "JPY",
+            "created_at": "2024-02-29T23:59:59+09:00",
+            "updated_at": "2025-01-01T00:00:00.123456Z",
+        },
+    )
+    shop.store.put(
+        "orders",
+        {
+            "id": 5500000009001,
+            "name": "#9001",
+            "customer_id": None,
+            "currency": "JPY",
+            "processed_at": "2025-06-30T23:30:00-05:00",
+            "created_at": "2025-06-30T23:30:00-05:00",
+            "updated_at": "2025-07-01T04:31:00Z",
+            "cancelled_at": "2025-07-01T04:31:00Z",
+            "financial_status": "refunded",
+            "fulfillment_status": None,
+            "total_price": "1234.5678",
+            "line_items": [
+                {
+                    "id": 1400000009001,
+                    "product_id": None,
+                    "variant_id": None,
+                    "title": "Gift wrapping",
+                    "variant_title": None,
+                    "sku": "",
+                    "quantity": 0,
+                    "price": "-0.50",
+                }
+            ],
+        },
+    )
+
+
+def test_the_lane_stores_what_the_upserts_store(
+    merchant: tuple[FlaskClient, int],
+    sandbox: ShopifySandbox,
+    shop: SandboxShop,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    web, workspace_id = merchant
+    needs_postgresql()
+    add_odd_records(shop)
+    caplog.set_level(logging.INFO, logger=LANE)
+
+    assert connect(web, sandbox).status_code == 302
+    sandbox.drain()
+    run = db.session.scalar(select(SyncRun).where(SyncRun.kind == "initial"))
+    assert run is not None and run.status == "complete", run and run.error
+    copied = snapshot(workspace_id)
+    messages = lane_messages(caplog)
+    for key in ("customers", "orders", "line_items"):
+        assert f"sync run {run.id}: {key} takes the COPY lane" in messages
+    assert not [m for m in messages if "leaves the COPY lane" in m], messages
+
+    wipe(workspace_id)
+    current_app.config["LUMO_SYNC_COPY_LANE"] = False
+    upserted = start_initial_sync(workspace_id)
+    db.session.refresh(upserted)
+    assert upserted.status == "complete", upserted.error
+
+    assert snapshot(workspace_id) == copied
+    assert len(copied["shopify_order_line_items"]) == sum(
+        len(r.get("line_items") or []) for _, r in shop.data.iter_records("orders")
+    )
+    odd = db.session.scalar(select(Customer).where(Customer.shopify_id == 6100000009001))
+    assert odd is not None and odd.display_name is None  # the email it fell back to is off
+    tags = select(CustomerTag.tag).where(CustomerTag.customer_shopify_id == 6100000009001)
+    assert sorted(db.session.scalars(tags)) == ["Sale", "VIP"]
+
+
+def test_a_resync_upserts(
+    connected: tuple[FlaskClient, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, workspace_id = connected
+    caplog.set_level(logging.INFO, logger=LANE)
+    before = snapshot(workspace_id)
+
+    run = start_resync(workspace_id)
+    db.session.refresh(run)
+
+    assert run.status == "complete", run.error
+    assert not [m for m in lane_messages(caplog) if "takes the COPY lane" in m]
+    assert snapshot(workspace_id) == before
+
+
+def test_a_row_stored_meanwhile_sends_the_batch_the_ordinary_way(
+    connected: tuple[FlaskClient, int],
+    shop: SandboxShop,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A webhook's newer order lands between the lane opening and its COPY: the unique key
+    refuses the COPY, and the upserts keep the newer order."""
+    _, workspace_id = connected
+    needs_postgresql()
+    wipe(workspace_id)
+    caplog.set_level(logging.INFO, logger=LANE)
+    real = copy_lane.copy_into
+    raced: list[int] = []
+
+    def racing(session: Any, target: Any, names: Any, tuples: Any, **kwargs: Any) -> None:
+        if target.name == "shopify_orders" and not raced:
+            number = tuples[0][names.index("shopify_id")]
+            with db.engine.begin() as other:
+                other.execute(
+                    Order.__table__.insert().values(
+                        workspace_id=workspace_id,
+                        shopify_id=number,
+                        name="#from-a-webhook",
+                        shopify_updated_at=NEWER,
+                    )
+                )
+            raced.append(number)
+        real(session, target, names, tuples, **kwargs)
+
+    monkeypatch.setattr(copy_lane, "copy_into", racing)
+    run = start_initial_sync(workspace_id)
+    db.session.refresh(run)
+
+    assert run.status == "complete", run.error
+    assert any(
+        "orders leaves the COPY lane" in m and "ux_orders" in m for m in lane_messages(caplog)
+    )
+    kept = db.session.scalar(select(Order).where(Order.shopify_id == raced[0]))
+    assert kept is not None and kept.name == "#from-a-webhook"
+    assert count(Order, workspace_id) == shop.data.count_records("orders")
+    assert count(Customer, workspace_id) == shop.data.count_records("customers")
+
+
+def test_a_newer_stored_order_keeps_its_line_items(
+    connected: tuple[FlaskClient, int],
+    shop: SandboxShop,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An order a webhook made newer while line items were exported: the lane refuses the
+    batch, and the ordinary path leaves that order's items alone, as it always has."""
+    _, workspace_id = connected
+    needs_postgresql()
+    db.session.execute(db.delete(OrderLineItem))
+    db.session.commit()
+    caplog.set_level(logging.INFO, logger=LANE)
+    target = next(n for n, r in shop.data.iter_records("orders") if r.get("line_items"))
+    real = CopyLane._guard
+
+    def webhook_first(self: CopyLane, name: str, numbers: list[int], updated: list[Any]) -> None:
+        if target in numbers:
+            with db.engine.begin() as other:
+                other.execute(
+                    update(Order)
+                    .where(Order.shopify_id == target)
+                    .values(shopify_updated_at=NEWER)
+                )
+        real(self, name, numbers, updated)
+
+    monkeypatch.setattr(CopyLane, "_guard", webhook_first)
+    run = start_initial_sync(workspace_id)
+    db.session.refresh(run)
+
+    assert run.status == "complete", run.error
+    assert any("newer than the export" in m for m in lane_messages(caplog))
+    items = select(func.count()).where(OrderLineItem.order_shopify_id == target)
+    assert db.session.scalar(items) == 0
+    expected = sum(
+        len(r.get("line_items") or []) for n, r in shop.data.iter_records("orders") if n != target
+    )
+    assert count(OrderLineItem, workspace_id) == expected
+
+
+def test_a_sync_killed_in_the_lane_reruns_without_duplicates(
+    connected: tuple[FlaskClient, int], shop: SandboxShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, workspace_id = connected
+    needs_postgresql()
+    wipe(workspace_id)
+    real = copy_lane.copy_into
+    calls = {"n": 0}
+
+    def dying(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(copy_lane, "copy_into", dying)
+    monkeypatch.setitem(current_app.config, "LUMO_SYNC_BATCH_SIZE", 5)
+    failed = start_initial_sync(workspace_id)
+    db.session.refresh(failed)
+    assert failed.status == "failed" and "Start it again" in (failed.error or "")
+    assert 0 < count(Customer, workspace_id) < shop.data.count_records("customers")
+
+    monkeypatch.setattr(copy_lane, "copy_into", real)
+    again = start_initial_sync(workspace_id)
+    db.session.refresh(again)
+
+    assert again.status == "complete", again.error
+    assert count(Customer, workspace_id) == shop.data.count_records("customers")
+    assert count(Order, workspace_id) == shop.data.count_records("orders")
+    assert count(OrderLineItem, workspace_id) == sum(
+        len(r.get("line_items") or []) for _, r in shop.data.iter_records("orders")
+    )
+
+
+def test_a_plan_that_disagrees_with_its_mapper_closes_the_lane(
+    merchant: tuple[FlaskClient, int],
+    sandbox: ShopifySandbox,
+    shop: SandboxShop,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    web, workspace_id = merchant
+    needs_postgresql()
+
+    class Careless:
+        """Offers an orders plan that gets the order number wrong."""
+
+        @hookimpl
+        def lumo_bulk_copy_plan(self, category: Category, context: MapContext) -> Any:
+            if category.key != "orders":
+                return None
+
+            def rows(record: Mapping[str, Any]) -> Any:
+                number = int(record["id"].rpartition("/")[2])
+                return [(category.table, [number, "#wrong"])]
+
+            return CopyPlan({category.table: ("shopify_id", "name")}, rows)
+
+    plugin_manager(current_app).register(Careless(), name="careless")
+    caplog.set_level(logging.INFO, logger=LANE)
+    assert connect(web, sandbox).status_code == 302
+    sandbox.drain()
+
+    errors = [r for r in caplog.records if r.name == LANE and r.levelno == logging.ERROR]
+    assert errors and "shopify_orders" in errors[0].getMessage()
+    names = set(db.session.scalars(select(Order.name).where(Order.workspace_id == workspace_id)))
+    assert "#wrong" not in names and "#1001" in names
+    assert count(Order, workspace_id) == shop.data.count_records("orders")
+
+
+def test_the_lane_opens_only_on_postgresql_into_empty_tables(
+    connected: tuple[FlaskClient, int],
+) -> None:
+    _, workspace_id = connected
+    orders = plugin_manager(current_app).category("orders")
+    context = map_context(workspace_id, orders)
+    assert CopyLane.open(orders, context, run_id=1) is None  # the tables hold rows
+
+    db.session.execute(db.delete(Order))
+    db.session.commit()
+    lane = CopyLane.open(orders, context, run_id=1)
+    assert (lane is not None) == on_postgresql()
+
+    current_app.config["LUMO_SYNC_COPY_LANE"] = False
+    assert CopyLane.open(orders, context, run_id=1) is None
+
+
+def count(model: type, workspace_id: int) -> int:
+    db.session.rollback()
+    query = select(func.count()).select_from(model).where(model.workspace_id == workspace_id)
+    return int(db.session.scalar(query) or 0)
+
+
+def test_plans_match_the_mappers_record_by_record(sync_app: Any) -> None:
+    """Each plan gives the rows `lumo_map_record` gives, on the shapes bulk lines take."""
+    manager = plugin_manager(sync_app)
+    records = {
+        "customers": [
+            {
+                "id": "gid://shopify/Customer/1",
+                "updatedAt": "2025-01-01T00:00:00Z",
+                "firstName": "Ada",
+                "lastName": None,
+                "displayName": "+81 90 1234 5678",
+                "tags": ["a", "A", " b "],
+                "numberOfOrders": "3",
+                "amountSpent": {"amount": "12.3456", "currencyCode": "EUR"},
+                "lastOrder": None,
+                "state": "ENABLED",
+                "createdAt": "2024-01-01T09:00:00+09:00",
+                "__children": [],
+            },
+            {"id": "gid://shopify/Customer/2", "updatedAt": None, "tags": None, "__children": []},
+        ],
+        "orders": [
+            {
+                "id": "gid://shopify/Order/7",
+                "updatedAt": "2025-01-01T00:00:00.5Z",
+                "customer": None,
+                "name": "#7",
+                "totalPriceSet": {"shopMoney": {"amount": "-3.10", "currencyCode": "USD"}},
+                "currencyCode": "USD",
+                "displayFinancialStatus": "PARTIALLY_REFUNDED",
+                "displayFulfillmentStatus": None,
+                "processedAt": "2025-01-01T00:00:00Z",
+                "cancelledAt": None,
+                "__children": [],
+            },
+            {"id": "gid://shopify/Order/8", "currencyCode": "JPY", "__children": []},
+        ],
+        "line_items": [
+            {
+                "id": "gid://shopify/Order/7",
+                "updatedAt": "2025-01-01T00:00:00Z",
+                "__children": [
+                    {
+                        "id": "gid://shopify/LineItem/70",
+                        "product": None,
+                        "variant": {"id": "gid://shopify/ProductVariant/5"},
+                        "title": "Tea",
+                        "sku": None,
+                        "quantity": None,
+                        "originalUnitPriceSet": {
+                            "shopMoney": {"amount": "5", "currencyCode": "USD"}
+                        },
+                        "variantTitle": "S",
+                        "__parentId": "gid://shopify/Order/7",
+                    }
+                ],
+            },
+            {
+                "id": "gid://shopify/LineItem/71",
+                "quantity": 2,
+                "__parentId": "gid://shopify/Order/9",
+            },
+        ],
+    }
+    with sync_app.app_context():
+        for key, examples in records.items():
+            category = manager.category(key)
+            more = {"email", "phone", *(("tags",) if key == "customers" else ())}
+            for enabled in (None, frozenset(more)):
+                context = map_context(1, category)
+                if enabled is not None:
+                    context = MapContext(1, context.enabled | enabled)
+                plan = manager.hook.lumo_bulk_copy_plan(category=category, context=context)
+                assert plan is not None, key
+                for record in examples:
+                    mapped = manager.hook.lumo_map_record(
+                        category=category, record=record, shape=RecordShape.BULK, context=context
+                    )
+                    difference = copy_lane._difference(mapped, plan.rows(record), plan)
+                    assert difference is None, (key, record["id"], difference)
+
+
+def test_plans_step_aside_for_properties_they_do_not_cover(sync_app: Any) -> None:
+    manager = plugin_manager(sync_app)
+    with sync_app.app_context():
+        orders = manager.category("orders")
+        context = map_context(1, orders)
+        assert manager.hook.lumo_bulk_copy_plan(category=orders, context=context) is not None
+        with_note = MapContext(1, context.enabled | {"note"})
+        assert manager.hook.lumo_bulk_copy_plan(category=orders, context=with_note) is None
+
+        customers = manager.category("customers")
+        plan = manager.hook.lumo_bulk_copy_plan(
+            category=customers, context=map_context(1, customers)
+        )
+        assert plan is not None and "email" not in plan.columns["shopify_customers"]
+        for key in ("products", "abandoned_checkouts", "carts"):
+            category = manager.category(key)
+            found = manager.hook.lumo_bulk_copy_plan(
+                category=category, context=map_context(1, category)
+            )
+            assert found is None, key
+        with pytest.raises(ValueError, match="without an id"):
+            plan.rows({"id": None, "__children": []})
