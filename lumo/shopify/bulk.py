@@ -330,42 +330,49 @@ def parse_bulk_lines(
     by_type = stats.by_type
     prefix_len = len(GID_PREFIX)
 
-    for raw in lines:
-        if not raw.strip():
-            continue
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            raise TruncatedBulkResultError(
-                f"Line {stats.lines + 1} of the bulk result is not complete JSON; the download "
-                "was cut short. Start the sync again."
-            ) from error
-        stats.lines += 1
+    # Counted in locals (a bulk result has millions of lines) and kept in `stats` at the end.
+    count = roots_count = children_count = 0
+    try:
+        for raw in lines:
+            if not raw or raw.isspace():
+                continue
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError as error:
+                raise TruncatedBulkResultError(
+                    f"Line {stats.lines + count + 1} of the bulk result is not complete JSON; "
+                    "the download was cut short. Start the sync again."
+                ) from error
+            count += 1
 
-        gid = data.get("id")
-        typename = data.get("__typename")
-        number = None
-        if isinstance(gid, str) and gid.startswith(GID_PREFIX):
-            kind, _, rest = gid[prefix_len:].partition("/")
-            typename = typename or kind
-            number = int(rest.partition("?")[0])
-        by_type[typename] = by_type.get(typename, 0) + 1
+            gid = data.get("id")
+            typename = data.get("__typename")
+            number = None
+            if isinstance(gid, str) and gid.startswith(GID_PREFIX):
+                kind, _, rest = gid[prefix_len:].partition("/")
+                typename = typename or kind
+                number = int(rest.partition("?")[0])
+            by_type[typename] = by_type.get(typename, 0) + 1
 
-        parent_gid = data.pop("__parentId", None)
-        parent_id = None
-        if parent_gid is not None:
-            parent_id = int(parent_gid.rpartition("/")[2].partition("?")[0])
-            stats.children += 1
-            if parent_id not in roots:
-                waiting[parent_id] = waiting.get(parent_id, 0) + 1
-        else:
-            stats.roots += 1
-            if number is not None:
-                roots.add(number)
-                if waiting:
-                    waiting.pop(number, None)
+            parent_gid = data.pop("__parentId", None)
+            parent_id = None
+            if parent_gid is not None:
+                parent_id = int(parent_gid.rpartition("/")[2].partition("?")[0])
+                children_count += 1
+                if parent_id not in roots:
+                    waiting[parent_id] = waiting.get(parent_id, 0) + 1
+            else:
+                roots_count += 1
+                if number is not None:
+                    roots.add(number)
+                    if waiting:
+                        waiting.pop(number, None)
 
-        yield BulkRecord(gid, number, typename, parent_id, parent_gid, data)
+            yield BulkRecord(gid, number, typename, parent_id, parent_gid, data)
+    finally:
+        stats.lines += count
+        stats.roots += roots_count
+        stats.children += children_count
 
     stats.orphans = sum(waiting.values())
     if stats.orphans:

@@ -57,13 +57,14 @@ def instant(value: Any) -> datetime | None:
 
 
 def copy_instant(value: Any) -> datetime | str | None:
-    """`instant` for a `CopyPlan`: Shopify's own UTC text (`…T…Z`) is kept as it is.
+    """`instant` for a `CopyPlan`: Shopify's own UTC text (`2026-04-08T11:30:28Z`) is kept.
 
     COPY reads that text straight into a column without a time zone, where turning it into a
-    datetime and back would cost more than the rest of the row. Any other form (an offset, a
-    datetime) goes through `instant`.
+    datetime and back would cost more than the rest of the row. Any other form (an offset,
+    fractions of a second, which PostgreSQL rounds where Python cuts, a datetime) goes through
+    `instant`.
     """
-    if type(value) is str and len(value) >= 20 and value[-1] == "Z" and value[10] == "T":
+    if type(value) is str and len(value) == 20 and value[19] == "Z" and value[10] == "T":
         return value
     return instant(value)
 
