@@ -64,14 +64,17 @@ class CopyPlan:
     order; the engine adds `workspace_id` and its own bookkeeping. `rows` turns one record
     (a bulk parent line with its child lines under `__children`, or a lone child line) into
     exactly the rows `lumo_map_record` would return, in the same order, as `(table, values)`
-    pairs; raising `ValueError` sends that one record down the ordinary path instead. A table
-    in `guards` holds parent rows that only carry a key and Shopify's `updated_at` to guard
-    their children (a line item's order): those are upserted rather than copied.
+    pairs; raising `ValueError` sends that one record down the ordinary path instead, and a
+    plan must refuse at least what the mapper refuses. `guards` names parent tables whose
+    rows only carry a key and Shopify's `updated_at` to guard their children (a line item's
+    order), with the children they guard as in `Row.replace_children`: those parent rows are
+    upserted rather than copied, and a batch whose parents already have children is left to
+    the ordinary path, which replaces them.
     """
 
     columns: Mapping[str, tuple[str, ...]]
     rows: Callable[[Mapping[str, Any]], CopyRows]
-    guards: frozenset[str] = frozenset()
+    guards: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -225,6 +225,7 @@ class _Collector:
     lock = threading.Lock()
     depth = 0
     threshold: tuple[int, int, int] = gc.get_threshold()
+    froze = False
 
 
 @contextmanager
@@ -241,7 +242,10 @@ def fewer_collections() -> Iterator[None]:
     with _Collector.lock:
         if _Collector.depth == 0:
             _Collector.threshold = gc.get_threshold()
-            gc.freeze()
+            # A process that froze its objects itself (a pre-forking server) keeps them so.
+            _Collector.froze = gc.get_freeze_count() == 0
+            if _Collector.froze:
+                gc.freeze()
             gc.set_threshold(50_000, 20, 100)
         _Collector.depth += 1
     try:
@@ -251,7 +255,8 @@ def fewer_collections() -> Iterator[None]:
             _Collector.depth -= 1
             if _Collector.depth == 0:
                 gc.set_threshold(*_Collector.threshold)
-                gc.unfreeze()
+                if _Collector.froze:
+                    gc.unfreeze()
 
 
 def _mapped(

@@ -9,16 +9,18 @@ COPY neither merges with stored rows nor compares ages, so the lane stays narrow
 batch back to the ordinary path whenever it could be wrong:
 
 - It opens only on PostgreSQL and only when the category's tables hold no row of the
-  workspace: an initial sync. A re-sync always upserts.
+  workspace: an initial sync (or a re-sync after the rows were removed). A re-sync of stored
+  rows upserts.
 - A record the plan refuses (`ValueError` and kin) is mapped and upserted the ordinary way,
   in the same transaction as the copied rest of its batch.
 - If the database refuses the COPY (a row a webhook stored meanwhile breaks a unique key; a
-  value too long or out of range), or a guarding parent row is stored newer than the record,
-  the batch is rolled back and written the ordinary way, and the lane closes for the rest of
-  the category.
+  value too long or out of range), or a guarding parent row is stored newer than the record
+  or already holds children, the batch is rolled back and written the ordinary way, and the
+  lane closes for the rest of the category.
 - The plan is compared with the plugin's own `lumo_map_record` on the first records of every
-  import and on a sample after. A difference closes the lane before the batch is written and
-  is logged as an error naming the column, never the value.
+  import and on a sample after. A difference (or a record the mapper refuses and the plan
+  reads) closes the lane before the batch is written and is logged as an error naming the
+  column, never the value.
 """
 
 from __future__ import annotations
@@ -216,23 +218,41 @@ class CopyLane:
             "WHERE stored.workspace_id = :workspace AND stored.shopify_id = i.shopify_id "
             f"AND stored.{UPDATED} > i.{UPDATED} LIMIT 1) AS found"
         )
+        # Children already stored under these parents (a webhook's, or an earlier copy of the
+        # same parent in the export) would stay beside the copied ones; the ordinary path
+        # replaces them instead.
+        owning = [
+            text(
+                f'SELECT count(*) FROM "{incoming}" AS i, LATERAL (SELECT 1 FROM "{child}" c '
+                f"WHERE c.workspace_id = :workspace AND c.{column} = i.shopify_id LIMIT 1) "
+                "AS found"
+            )
+            for child, column in self.plan.guards[name].items()
+        ]
         try:
             db.session.execute(upsert, params)
             stale = db.session.scalar(newer, params)
+            owners = sum(db.session.scalar(query, params) or 0 for query in owning)
         except DBAPIError as error:
             cause = error.orig or error
             reason = f"the database refused the guard rows ({_first_line(cause)})"
             raise LaneRefused(reason) from error
         if stale:
             raise LaneRefused(f"{stale} stored parent rows are newer than the export")
+        if owners:
+            raise LaneRefused(f"{owners} parent rows already hold children")
 
     def _agrees(self, record: Mapping[str, Any], pairs: CopyRows) -> bool:
         """Whether the plan gives the rows the plugin's mapper gives; closes the lane if not."""
         hook = plugin_manager(current_app).hook
-        rows = hook.lumo_map_record(
-            category=self.category, record=record, shape=RecordShape.BULK, context=self.context
-        )
-        difference = _difference(rows or [], pairs, self.plan)
+        try:
+            rows = hook.lumo_map_record(
+                category=self.category, record=record, shape=RecordShape.BULK, context=self.context
+            )
+        except MAPPING_ERRORS:
+            difference: str | None = "the mapper refuses a record the plan reads"
+        else:
+            difference = _difference(rows or [], pairs, self.plan)
         if difference is None:
             return True
         logger.error(

@@ -22,6 +22,8 @@ from lumo.shopify.ids import GID_PREFIX, parse_instant, parse_money
 BULK_CHILDREN = "__children"
 
 MISSING = object()
+#: Shopify's UTC text, the one form PostgreSQL and Python read alike digit for digit.
+_CANONICAL_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII).fullmatch
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
 
 
@@ -46,7 +48,9 @@ def gid_number(value: str | None) -> int | None:
     """
     if value is None:
         return None
-    return int(value.rpartition("/")[2].partition("?")[0])
+    if value.startswith(GID_PREFIX):
+        value = value.rpartition("/")[2].partition("?")[0]
+    return int(value)
 
 
 def instant(value: Any) -> datetime | None:
@@ -60,11 +64,13 @@ def copy_instant(value: Any) -> datetime | str | None:
     """`instant` for a `CopyPlan`: Shopify's own UTC text (`2026-04-08T11:30:28Z`) is kept.
 
     COPY reads that text straight into a column without a time zone, where turning it into a
-    datetime and back would cost more than the rest of the row. Any other form (an offset,
-    fractions of a second, which PostgreSQL rounds where Python cuts, a datetime) goes through
-    `instant`.
+    datetime and back would cost more than the rest of the row. Only that exact form is kept,
+    and only once Python has read it too: PostgreSQL reads some texts Python refuses (`24:00`)
+    and some differently (`11:30.25`, fractions it rounds where Python cuts). Any other form
+    goes through `instant`.
     """
-    if type(value) is str and len(value) == 20 and value[19] == "Z" and value[10] == "T":
+    if type(value) is str and _CANONICAL_UTC(value):
+        datetime.fromisoformat(value)  # a ValueError for a date Python refuses, as `instant`
         return value
     return instant(value)
 

@@ -202,7 +202,7 @@ COPY_READERS: dict[str, Any] = {
     "shopify_created_at": lambda r: copy_instant(r.get("createdAt")),
     "email": lambda r: (r.get("defaultEmailAddress") or {}).get("emailAddress"),
     "phone": lambda r: (r.get("defaultPhoneNumber") or {}).get("phoneNumber"),
-    "shopify_updated_at": lambda r: copy_instant(r.get("updatedAt")),
+    "shopify_updated_at": lambda r: copy_instant(r.get("updatedAt") or r.get("updated_at")),
 }
 
 

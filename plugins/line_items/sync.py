@@ -230,12 +230,13 @@ def lumo_bulk_copy_plan(category: Category, context: MapContext) -> CopyPlan | N
         nodes = children(record, "lineItems", "LineItem")
         if order_id is None or nodes is None:
             raise ValueError("Not a bulk order line; the ordinary mapping decides.")
-        parent = (ORDERS_TABLE, [order_id, copy_instant(record.get("updatedAt"))])
+        updated = copy_instant(record.get("updatedAt") or record.get("updated_at"))
+        parent = (ORDERS_TABLE, [order_id, updated])
         return [parent, *(item(order_id, node) for node in nodes)]
 
     item_columns = ("shopify_id", "order_shopify_id", *columns)
     return CopyPlan(
         {ORDERS_TABLE: ("shopify_id", UPDATED), items: item_columns},
         rows,
-        guards=frozenset({ORDERS_TABLE}),
+        guards={ORDERS_TABLE: {items: "order_shopify_id"}},
     )

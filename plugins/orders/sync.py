@@ -163,7 +163,7 @@ COPY_READERS: dict[str, Any] = {
     "fulfillment_status": lambda r: lower(r.get("displayFulfillmentStatus")),
     "ordered_at": lambda r: copy_instant(r.get("processedAt")),
     "cancelled_at": lambda r: copy_instant(r.get("cancelledAt")),
-    "shopify_updated_at": lambda r: copy_instant(r.get("updatedAt")),
+    "shopify_updated_at": lambda r: copy_instant(r.get("updatedAt") or r.get("updated_at")),
 }
 
 

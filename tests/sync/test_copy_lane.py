@@ -5,6 +5,7 @@ Most of these need PostgreSQL (the lane's home); on SQLite they check that it ne
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -20,11 +21,14 @@ from lumo.app import plugin_manager
 from lumo.categories import Category
 from lumo.extensions import db
 from lumo.mapping import CopyPlan, MapContext, RecordShape
-from lumo.models import Customer, CustomerTag, Order, OrderLineItem, SyncRun
+from lumo.models import Customer, CustomerTag, Order, OrderLineItem, RejectedRecord, SyncRun
 from lumo.sandbox.shopify_server import SandboxShop, ShopifySandbox
+from lumo.shopify.bulk import parse_bulk_lines
 from lumo.sync import copy_lane
+from lumo.sync.bulk_import import import_records
 from lumo.sync.copy_lane import CopyLane
 from lumo.sync.properties import map_context
+from lumo.sync.runs import begin_run, finish_run
 from lumo.sync.service import start_initial_sync, start_resync
 from tests.sync.conftest import connect
 
@@ -444,3 +448,137 @@ def test_plans_step_aside_for_properties_they_do_not_cover(sync_app: Any) -> Non
             assert found is None, key
         with pytest.raises(ValueError, match="without an id"):
             plan.rows({"id": None, "__children": []})
+
+
+# ---- the lane against the upserts, on raw bulk lines ------------------------------------------
+
+
+def imported(workspace_id: int, key: str, lines: list[dict[str, Any]], *, lane: bool) -> Any:
+    """Import `lines` as one bulk result of `key` into an emptied workspace; returns what was
+    stored and what was skipped."""
+    for model in (*MODELS, RejectedRecord):
+        db.session.execute(db.delete(model).where(model.workspace_id == workspace_id))
+    db.session.commit()
+    current_app.config["LUMO_SYNC_COPY_LANE"] = lane
+    category = plugin_manager(current_app).category(key)
+    run = begin_run(workspace_id, "initial")
+    records = parse_bulk_lines(json.dumps(line) for line in lines)
+    import_records(run, category, records, map_context(workspace_id, category), sweep=False)
+    finish_run(run, {})
+    skipped = select(RejectedRecord.shopify_id).where(RejectedRecord.workspace_id == workspace_id)
+    return snapshot(workspace_id), sorted(db.session.scalars(skipped))
+
+
+def customer_line(number: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "id": f"gid://shopify/Customer/{number}",
+        "updatedAt": "2025-01-01T00:00:00Z",
+        "firstName": f"Ann {number}",
+        "displayName": f"Ann {number}",
+        "tags": ["a"],
+        "numberOfOrders": "1",
+        "amountSpent": {"amount": "10.00", "currencyCode": "JPY"},
+        "state": "ENABLED",
+        "createdAt": "2024-01-01T00:00:00Z",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("position", "changes"),
+    [
+        (1, {"updatedAt": "2026-04-08T24:00:00Z"}),  # PostgreSQL reads it, Python refuses it
+        (1, {"createdAt": "2026-04-08T11:30.25Z"}),  # both read it, differently
+        (1, {"id": "abc/7"}),
+        (251, {"createdAt": "2026-04-08T11:30:60Z"}),  # past the records the lane checks
+        (251, {"createdAt": "2026/04/08T11:30:28Z"}),
+        (251, {"createdAt": "2026-04-08T11:30:28.1234567Z"}),  # PostgreSQL rounds, Python cuts
+        (251, {"updatedAt": None, "updated_at": "2025-01-01T00:00:00Z"}),
+        (1000, {"updatedAt": "2026-04-08T24:00:00Z"}),  # a sampled record
+    ],
+)
+def test_odd_customer_lines_end_as_the_upserts_leave_them(
+    connected: tuple[FlaskClient, int], position: int, changes: dict[str, Any]
+) -> None:
+    _, workspace_id = connected
+    needs_postgresql()
+    lines = [customer_line(n) for n in range(1, 1001)]
+    lines[position - 1] = customer_line(position, **changes)
+
+    copied = imported(workspace_id, "customers", lines, lane=True)
+    upserted = imported(workspace_id, "customers", lines, lane=False)
+
+    assert copied == upserted
+    assert len(copied[0]["shopify_customers"]) >= 999
+
+
+def test_an_order_exported_twice_keeps_only_its_last_items(
+    connected: tuple[FlaskClient, int],
+) -> None:
+    _, workspace_id = connected
+    needs_postgresql()
+
+    def order(number: int, updated: str, *items: int) -> list[dict[str, Any]]:
+        parent = {"id": f"gid://shopify/Order/{number}", "updatedAt": updated}
+        return [
+            parent,
+            *(
+                {"id": f"gid://shopify/LineItem/{i}", "quantity": 1, "__parentId": parent["id"]}
+                for i in items
+            ),
+        ]
+
+    lines = order(1, "2025-01-01T00:00:00Z", 10)
+    for number in range(100, 6000):  # the second copy lands in a later batch
+        lines += order(number, "2025-01-01T00:00:00Z", number * 10)
+    lines += order(1, "2025-02-01T00:00:00Z", 11)
+
+    copied = imported(workspace_id, "line_items", lines, lane=True)
+
+    assert copied == imported(workspace_id, "line_items", lines, lane=False)
+    items = [row for row in copied[0]["shopify_order_line_items"] if row[2] == 1]
+    assert [row[1] for row in items] == [11]
+
+
+def test_items_an_older_webhook_stored_meanwhile_are_replaced(
+    connected: tuple[FlaskClient, int],
+    shop: SandboxShop,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A late webhook stored an older version of an order, with an item the export no longer
+    has, just before the lane reached it: the export is newer, so the item goes."""
+    _, workspace_id = connected
+    needs_postgresql()
+    db.session.execute(db.delete(OrderLineItem))
+    db.session.commit()
+    caplog.set_level(logging.INFO, logger=LANE)
+    target = next(n for n, r in shop.data.iter_records("orders") if r.get("line_items"))
+    real = CopyLane._guard
+
+    def late_webhook(self: CopyLane, name: str, numbers: list[int], updated: list[Any]) -> None:
+        if target in numbers:
+            with db.engine.begin() as other:
+                older = update(Order).values(shopify_updated_at=datetime(2000, 1, 1, tzinfo=UTC))
+                other.execute(older.where(Order.shopify_id == target))
+                other.execute(
+                    OrderLineItem.__table__.insert().values(
+                        workspace_id=workspace_id,
+                        shopify_id=999_999_001,
+                        order_shopify_id=target,
+                        product_title="removed since",
+                    )
+                )
+        real(self, name, numbers, updated)
+
+    monkeypatch.setattr(CopyLane, "_guard", late_webhook)
+    run = start_initial_sync(workspace_id)
+    db.session.refresh(run)
+
+    assert run.status == "complete", run.error
+    assert any("already hold children" in m for m in lane_messages(caplog))
+    titles = select(OrderLineItem.product_title).where(OrderLineItem.order_shopify_id == target)
+    assert "removed since" not in db.session.scalars(titles).all()
+    assert count(OrderLineItem, workspace_id) == sum(
+        len(r.get("line_items") or []) for _, r in shop.data.iter_records("orders")
+    )

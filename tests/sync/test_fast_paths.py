@@ -321,3 +321,14 @@ def test_the_collector_settings_come_back_after_an_import() -> None:
     with pytest.raises(RuntimeError), fewer_collections():
         raise RuntimeError("the import failed")
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_objects_the_process_froze_itself_stay_frozen_after_an_import() -> None:
+    gc.freeze()  # as a pre-forking server does once the app is loaded
+    try:
+        frozen = gc.get_freeze_count()
+        with fewer_collections():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
