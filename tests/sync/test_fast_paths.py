@@ -329,6 +329,7 @@ def test_objects_the_process_froze_itself_stay_frozen_after_an_import() -> None:
         frozen = gc.get_freeze_count()
         with fewer_collections():
             pass
-        assert gc.get_freeze_count() == frozen
+        # Frozen objects freed meanwhile leave the count; a thaw would empty it.
+        assert gc.get_freeze_count() > frozen - 100
     finally:
         gc.unfreeze()
