@@ -245,7 +245,7 @@ def read_bulk_result(
     operation: BulkOperation,
     *,
     stats: BulkReadStats | None = None,
-    chunk_size: int = 1 << 16,
+    chunk_size: int = 1 << 20,
 ) -> Iterator[BulkRecord]:
     """Stream the result file of a COMPLETED operation, yielding one record per line.
 

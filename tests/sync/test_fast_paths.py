@@ -7,6 +7,7 @@ these tests check the same behaviour through the plain insert.
 from __future__ import annotations
 
 import gc
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -21,7 +22,7 @@ from lumo.extensions import db
 from lumo.mapping import MapContext, RecordShape, Row
 from lumo.models import Customer, Order, OrderLineItem, ShopifyConnection
 from lumo.sync import upsert
-from lumo.sync.bulk_import import fewer_collections, map_records
+from lumo.sync.bulk_import import map_records, streaming_settings
 from lumo.sync.connection import remove_integration, workspace_for_shop
 from lumo.sync.fields import build_values
 from lumo.sync.upsert import write_rows
@@ -307,18 +308,19 @@ def test_import_refreshes_planner_statistics_each_time_a_table_doubles(
     assert analyzed == ['ANALYZE "shopify_customers"'] * 3
 
 
-def test_the_collector_settings_come_back_after_an_import() -> None:
+def test_the_interpreter_settings_come_back_after_an_import() -> None:
     before = gc.get_threshold()
+    interval = sys.getswitchinterval()
 
-    with fewer_collections():
+    with streaming_settings():
         quiet = gc.get_threshold()
-        with fewer_collections():  # a second import at the same time shares the setting
+        with streaming_settings():  # a second import at the same time shares the setting
             assert gc.get_threshold() == quiet
         assert gc.get_threshold() == quiet
     assert quiet != before and gc.get_threshold() == before
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and sys.getswitchinterval() == interval
 
-    with pytest.raises(RuntimeError), fewer_collections():
+    with pytest.raises(RuntimeError), streaming_settings():
         raise RuntimeError("the import failed")
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
 
@@ -327,7 +329,7 @@ def test_objects_the_process_froze_itself_stay_frozen_after_an_import() -> None:
     gc.freeze()  # as a pre-forking server does once the app is loaded
     try:
         frozen = gc.get_freeze_count()
-        with fewer_collections():
+        with streaming_settings():
             pass
         # Frozen objects freed meanwhile leave the count; a thaw would empty it.
         assert gc.get_freeze_count() > frozen - 100
