@@ -15,7 +15,7 @@ import logging
 import sys
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -63,37 +63,57 @@ CHILD_TABLES = (
 )
 
 
+#: The children of a parent that has none (yet): shared, so a store's millions of childless
+#: parents cost no list each; a parent's own list is made when its first child comes.
+NO_CHILDREN: tuple[dict[str, Any], ...] = ()
+
+
 def group_records(
     records: Iterable[BulkRecord], batch_size: int
 ) -> Iterator[list[dict[str, Any]]]:
     """Batches of parent records with their child lines under `__children`.
 
     Children that arrive before their parent wait for it; children whose parent was already
-    written (or never came) are yielded on their own, still carrying `__parentId`.
+    written (or never came) are yielded on their own, still carrying `__parentId`. A parent
+    without an id, or one whose id is already open, is passed on as it is (an earlier copy of
+    the same id first), so no record is ever dropped.
     """
-    open_parents: OrderedDict[int | None, dict[str, Any]] = OrderedDict()
+    opened: deque[int] = deque()  # ids of the open parents, oldest first
+    open_parents: dict[int, dict[str, Any]] = {}
     waiting: dict[int, list[dict[str, Any]]] = {}
     batch: list[dict[str, Any]] = []
 
     for record in records:
         data = record.data
-        if record.parent_id is None:
-            data[BULK_CHILDREN] = waiting.pop(record.id, []) if record.id is not None else []
-            open_parents[record.id] = data
-            if len(open_parents) > OPEN_WINDOW:
-                batch.append(open_parents.popitem(last=False)[1])
-                if len(batch) >= batch_size:
-                    yield batch
-                    batch = []
+        parent_id = record.parent_id
+        if parent_id is None:
+            number = record.id
+            if number is None:
+                data[BULK_CHILDREN] = NO_CHILDREN
+                batch.append(data)
+            else:
+                data[BULK_CHILDREN] = waiting.pop(number, NO_CHILDREN) if waiting else NO_CHILDREN
+                if number in open_parents:  # the same id again: its earlier copy is complete
+                    opened.remove(number)
+                    batch.append(open_parents.pop(number))
+                open_parents[number] = data
+                opened.append(number)
+                if len(opened) > OPEN_WINDOW:
+                    batch.append(open_parents.pop(opened.popleft()))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
             continue
         data["__parentId"] = record.parent_gid
-        parent = open_parents.get(record.parent_id)
-        if parent is not None:
-            parent[BULK_CHILDREN].append(data)
+        parent = open_parents.get(parent_id)
+        if parent is None:
+            waiting.setdefault(parent_id, []).append(data)
+        elif parent[BULK_CHILDREN] is NO_CHILDREN:
+            parent[BULK_CHILDREN] = [data]
         else:
-            waiting.setdefault(record.parent_id, []).append(data)
+            parent[BULK_CHILDREN].append(data)
 
-    batch.extend(open_parents.values())
+    batch.extend(open_parents[number] for number in opened)
     for children in waiting.values():
         batch.extend(children)
     for start in range(0, len(batch), batch_size):

@@ -11,7 +11,12 @@ from lumo.app import plugin_manager
 from lumo.mapping import MapContext, RecordShape, Row
 from lumo.sandbox.shopify_server import SandboxShop, ShopifySandbox
 from lumo.shopify import ShopifyClient
-from lumo.shopify.bulk import read_bulk_result, run_bulk_query, wait_for_bulk_operation
+from lumo.shopify.bulk import (
+    BulkRecord,
+    read_bulk_result,
+    run_bulk_query,
+    wait_for_bulk_operation,
+)
 from lumo.sync.bulk_import import group_records, map_records
 from lumo.sync.fields import tag_list
 
@@ -135,3 +140,36 @@ def test_personal_fields_off_are_never_mapped(sync_app: Flask) -> None:
     values = map_records(category, [payload], RecordShape.WEBHOOK, context)[0].values
     assert "email" not in values and "phone" not in values
     assert values["display_name"] is None
+
+
+def test_grouping_keeps_every_parent_even_when_an_id_repeats_or_is_missing() -> None:
+    def line(gid: str | None, parent: str | None = None) -> BulkRecord:
+        number = int(gid.rpartition("/")[2]) if gid else None
+        parent_id = int(parent.rpartition("/")[2]) if parent else None
+        return BulkRecord(gid, number, "T", parent_id, parent, {"id": gid})
+
+    records = [
+        line("gid://shopify/Order/1"),
+        line("gid://shopify/LineItem/10", "gid://shopify/Order/1"),
+        line("gid://shopify/Order/1"),  # the same order again, right after
+        line("gid://shopify/LineItem/11", "gid://shopify/Order/1"),
+        line(None),  # a parent line without an id
+        line("gid://shopify/LineItem/12", "gid://shopify/Order/2"),  # before its parent
+        line("gid://shopify/Order/2"),
+    ]
+
+    grouped = [r for batch in group_records(records, 2) for r in batch]
+
+    kids = [[c["id"] for c in r.get("__children", ())] for r in grouped]
+    assert [r["id"] for r in grouped] == [
+        "gid://shopify/Order/1",
+        None,
+        "gid://shopify/Order/1",
+        "gid://shopify/Order/2",
+    ]
+    assert kids == [
+        ["gid://shopify/LineItem/10"],
+        [],
+        ["gid://shopify/LineItem/11"],
+        ["gid://shopify/LineItem/12"],
+    ]
