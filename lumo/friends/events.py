@@ -216,6 +216,9 @@ def apply_line_delivery(delivery_id: int) -> None:
         delivery.status = outcome.status
         delivery.error = outcome.note
         delivery.applied_at = datetime.now(UTC)
+        # Applied or ignored, the event is of no further use, and it holds the friend's user
+        # id and what they wrote: only a failed one keeps it (for 30 days, see deliveries).
+        delivery.body = b""
         workspace_id = delivery.workspace_id
         db.session.commit()
         logger.info("LINE delivery %s %s (%s)", delivery_id, outcome.status, delivery.topic)

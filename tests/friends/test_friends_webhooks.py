@@ -60,6 +60,7 @@ def test_a_follow_creates_a_friend_with_the_profile_from_line(world: World) -> N
     stored = db.session.scalars(select(WebhookDelivery)).one()
     assert (stored.source, stored.topic, stored.status) == ("line", "follow", "applied")
     assert stored.event_id == delivery.events[0]["webhookEventId"]
+    assert stored.body == b""  # the user id and profile are not kept past applying
 
 
 def test_bad_or_missing_signatures_are_refused_and_nothing_is_stored(world: World) -> None:
