@@ -256,7 +256,7 @@ def _apply(delivery: WebhookDelivery, payload: dict[str, Any]) -> tuple[str, dic
         redact_shop(workspace_id)
         return "applied", {}
     if topic == "customers/redact":
-        redact_customer(workspace_id, payload, delivery_id=delivery.id)
+        redact_customer(workspace_id, payload)
         return "applied", {}
     if topic in RECORDED_TOPICS:
         return "applied", {}
@@ -386,9 +386,7 @@ def _first_id(payload: Mapping[str, Any], names: tuple[str, ...]) -> int | None:
     return None
 
 
-def redact_customer(
-    workspace_id: int, payload: Mapping[str, Any], *, delivery_id: int | None = None
-) -> None:
+def redact_customer(workspace_id: int, payload: Mapping[str, Any]) -> None:
     """`customers/redact`: erase the customer, their orders, checkouts and friend link."""
     number = shopify_id((payload.get("customer") or {}).get("id"))
     orders = [shopify_id(o) for o in payload.get("orders_to_redact") or []]
@@ -422,7 +420,6 @@ def redact_customer(
     forget_bodies_naming(
         workspace_id,
         [number, *order_ids, customer.get("email"), customer.get("phone")],
-        redacting=delivery_id,
     )
     logger.info("workspace %s: customer redacted with %d orders", workspace_id, len(order_ids))
 
@@ -431,50 +428,31 @@ def redact_customer(
 KEEP_FAILED_BODIES = timedelta(days=30)
 
 
-def forget_bodies_naming(
-    workspace_id: int, names: list[Any], *, redacting: int | None = None
-) -> int:
-    """Clear the kept bodies that mention any of a redacted customer's ids, orders, email or
-    phone: those of failed deliveries, and those still waiting to be applied, which are
-    dropped too, since applying one later would bring the customer back. `redacting` is the
-    redaction's own delivery, which names the customer as well."""
+def forget_bodies_naming(workspace_id: int, names: list[Any]) -> int:
+    """Clear the kept bodies (failed deliveries) that mention any of a redacted customer's
+    ids, orders, email or phone.
+
+    A plain search of the raw bytes: it may also clear an unrelated failed body (which only
+    loses what there was to inspect), never a delivery still to be applied.
+    """
     needles = [str(name).encode() for name in names if name not in (None, "")]
     kept = db.session.execute(
-        select(WebhookDelivery.id, WebhookDelivery.status, WebhookDelivery.body).where(
+        select(WebhookDelivery.id, WebhookDelivery.body).where(
             WebhookDelivery.workspace_id == workspace_id,
-            WebhookDelivery.status.in_(("failed", "received")),
+            WebhookDelivery.status == "failed",
             WebhookDelivery.body != b"",
-            WebhookDelivery.id != (redacting or 0),
         )
     ).all()
-    naming = {
-        status: [i for i, s, body in kept if s == status and any(n in body for n in needles)]
-        for status in ("failed", "received")
-    }
-    if naming["failed"]:
+    naming = [
+        delivery_id
+        for delivery_id, body in kept
+        if any(needle in (body or b"") for needle in needles)
+    ]
+    if naming:
         db.session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(naming["failed"]))
-            .values(body=b"")
+            update(WebhookDelivery).where(WebhookDelivery.id.in_(naming)).values(body=b"")
         )
-    if naming["received"]:
-        db.session.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id.in_(naming["received"]),
-                WebhookDelivery.status == "received",
-            )
-            .values(
-                body=b"",
-                status="ignored",
-                error="The customer it names was redacted before it was applied.",
-                applied_at=datetime.now(UTC),
-            )
-        )
-        logger.info(
-            "dropped %d waiting deliveries naming a redacted customer", len(naming["received"])
-        )
-    return len(naming["failed"]) + len(naming["received"])
+    return len(naming)
 
 
 def forget_old_bodies(older_than: timedelta = KEEP_FAILED_BODIES) -> int:

@@ -382,29 +382,3 @@ def test_redacting_forgets_kept_bodies_naming_the_customer_by_email_or_order(
 
     db.session.expire_all()
     assert by_email.body == b"" and by_order.body == b""
-
-
-def test_a_delivery_waiting_when_its_customer_is_redacted_never_brings_them_back(
-    shopify_web: FlaskClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from lumo.models import Customer
-    from lumo.sync import deliveries
-
-    enqueue = deliveries.enqueue_apply
-    monkeypatch.setattr(deliveries, "enqueue_apply", lambda delivery_id: False)
-    waiting = delivered(
-        shopify_web, "customers/update", {**CUSTOMER, "id": 6200000000555}, event_id="waiting"
-    )
-    unrelated = delivered(shopify_web, "customers/update", {**CUSTOMER, "id": 6200000000556})
-    monkeypatch.setattr(deliveries, "enqueue_apply", enqueue)
-    assert waiting.status == "received" and unrelated.status == "received"
-
-    redact = {"customer": {"id": 6200000000555}, "orders_to_redact": []}
-    assert delivered(shopify_web, "customers/redact", redact).status == "applied"
-
-    assert deliveries.apply_delivery(waiting.id) == "ignored"
-    assert deliveries.apply_delivery(unrelated.id) == "applied"
-    db.session.expire_all()
-    assert waiting.body == b"" and "redacted" in (waiting.error or "")
-    stored = set(db.session.scalars(select(Customer.shopify_id)))
-    assert stored == {6200000000556}
