@@ -337,17 +337,20 @@ def _write_alongside(
         assert lane is not None
         if not lane.is_open:  # prepared before the lane closed
             return write_batch(_mapped(category, batch.records, context))
+        # The records the plan left to the ordinary path go first: should one share its key
+        # with a copied record (a record exported twice), the COPY then meets it and the
+        # whole batch is upserted in export order, as the ordinary path would.
+        result, rejected, refused = WriteResult(), [], []
+        if batch.diverted:
+            rows, rejected = _mapped(category, batch.diverted, context)
+            result, refused = write_or_reject(rows, category.key, run_id)
         try:
-            result, diverted = lane.write(batch)
+            result.add(lane.write(batch))
         except LaneRefused as refusal:
             db.session.rollback()
             lane.close(str(refusal))
             return write_batch(_mapped(category, batch.records, context))
-        if diverted:
-            rows, rejected = _mapped(category, diverted, context)
-            more, refused = write_or_reject(rows, category.key, run_id)
-            result.add(more)
-            skipped.keep(rejected + refused)
+        skipped.keep(rejected + refused)
         return result
 
     def write(batch: LaneBatch | tuple[list[Row], list[Rejection]]) -> int:

@@ -163,11 +163,11 @@ class CopyLane:
                     batch.copied[name].append([workspace_id, *values])
         return batch
 
-    def write(self, batch: LaneBatch) -> tuple[WriteResult, list[dict[str, Any]]]:
-        """Write a prepared batch in the current transaction (writer thread).
+    def write(self, batch: LaneBatch) -> WriteResult:
+        """Write a prepared batch's copied rows in the current transaction (writer thread),
+        after its diverted records.
 
-        Returns what was written and the records left for the ordinary path. Raises
-        `LaneRefused` when the batch must be rolled back and written the ordinary way.
+        Raises `LaneRefused` when the batch must be rolled back and written the ordinary way.
         """
         result = WriteResult()
         for name, (numbers, updated) in batch.guarded.items():
@@ -184,7 +184,7 @@ class CopyLane:
                     f"the database refused the COPY ({_first_line(error)})"
                 ) from error
             result.written[name] = result.written.get(name, 0) + len(tuples)
-        return result, batch.diverted
+        return result
 
     def _guard(self, name: str, numbers: list[int], updated: list[datetime | None]) -> None:
         """Upsert the parents' key-and-age rows, as the ordinary path would, and refuse the

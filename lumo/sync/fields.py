@@ -102,7 +102,8 @@ def tag_list(value: Any) -> list[str]:
     seen: set[str] = set()
     tags = []
     for item in items:
-        tag = str(item).strip()
+        # NUL cannot be stored (PostgreSQL); dropped first, so `a\0b` and `ab` are one tag.
+        tag = str(item).replace("\x00", "").strip()
         if tag and tag.lower() not in seen:
             seen.add(tag.lower())
             tags.append(tag)

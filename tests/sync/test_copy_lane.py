@@ -582,3 +582,43 @@ def test_items_an_older_webhook_stored_meanwhile_are_replaced(
     assert count(OrderLineItem, workspace_id) == sum(
         len(r.get("line_items") or []) for _, r in shop.data.iter_records("orders")
     )
+
+
+def order_line(number: int, name: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "id": f"gid://shopify/Order/{number}",
+        "updatedAt": "2025-01-01T00:00:00Z",
+        "name": name,
+        "customer": None,
+        "currencyCode": "JPY",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize("odd", [{"customer": {"id": ""}}, {"customer": {"id": 5}}])
+def test_an_order_exported_twice_ends_as_its_later_copy_even_if_the_plan_refused_one(
+    connected: tuple[FlaskClient, int], odd: dict[str, Any]
+) -> None:
+    """The plan refuses the first copy (the mapper reads it): that copy goes the ordinary
+    way, first, so the second copy still wins, as it does when everything is upserted."""
+    _, workspace_id = connected
+    needs_postgresql()
+    lines = [order_line(1, "#first", **odd), order_line(1, "#second")]
+    lines += [order_line(n, f"#{n}") for n in range(2, 50)]
+
+    copied = imported(workspace_id, "orders", lines, lane=True)
+
+    assert copied == imported(workspace_id, "orders", lines, lane=False)
+    assert ("#second" in {row[3] for row in copied[0]["shopify_orders"]}) is True
+
+
+def test_tags_that_differ_only_by_a_nul_are_one_tag(connected: tuple[FlaskClient, int]) -> None:
+    _, workspace_id = connected
+    lines = [customer_line(n) for n in range(1, 20)]
+    lines[0] = customer_line(1, tags=["a\u0000b", "ab", "AB"])
+
+    for lane in (True, False) if on_postgresql() else (False,):
+        stored, skipped = imported(workspace_id, "customers", lines, lane=lane)
+        assert skipped == []
+        tags = [row for row in stored["shopify_customer_tags"] if row[1] == 1]
+        assert [row[2] for row in tags] == ["ab"]
