@@ -16,6 +16,7 @@ import logging
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -318,6 +319,11 @@ def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield rest
 
 
+#: The parent id of a child line whose `__parentId` cannot be read: no parent has it, so the
+#: line goes on alone (an orphan) and its category's mapper decides.
+UNREADABLE_PARENT = 0
+
+
 def parse_bulk_lines(
     lines: Iterable[bytes | str],
     *,
@@ -351,13 +357,19 @@ def parse_bulk_lines(
             if isinstance(gid, str) and gid.startswith(GID_PREFIX):
                 kind, _, rest = gid[prefix_len:].partition("/")
                 typename = typename or kind
-                number = int(rest.partition("?")[0])
+                # An unreadable number is left to the category's mapper, which refuses the
+                # record: one odd line stops nothing.
+                with suppress(ValueError):
+                    number = int(rest.partition("?")[0])
             by_type[typename] = by_type.get(typename, 0) + 1
 
             parent_gid = data.pop("__parentId", None)
             parent_id = None
             if parent_gid is not None:
-                parent_id = int(parent_gid.rpartition("/")[2].partition("?")[0])
+                try:
+                    parent_id = int(parent_gid.rpartition("/")[2].partition("?")[0])
+                except (ValueError, AttributeError):
+                    parent_id = UNREADABLE_PARENT
                 children_count += 1
                 if parent_id not in roots:
                     waiting[parent_id] = waiting.get(parent_id, 0) + 1

@@ -140,7 +140,8 @@ def lumo_map_record(
     if "__parentId" in record:
         # A bulk child line whose order line was already written: keep the item on its own.
         order_id = shopify_id(record["__parentId"])
-        assert order_id is not None
+        if order_id is None:
+            raise ValueError("A line item without its order cannot be stored.")
         return [_item_row(category, context, order_id, record, _item_from_graphql(record))]
 
     order_id = shopify_id(record.get("id"))

@@ -622,3 +622,38 @@ def test_tags_that_differ_only_by_a_nul_are_one_tag(connected: tuple[FlaskClient
         assert skipped == []
         tags = [row for row in stored["shopify_customer_tags"] if row[1] == 1]
         assert [row[2] for row in tags] == ["ab"]
+
+
+@pytest.mark.parametrize(
+    ("key", "odd"),
+    [
+        ("customers", {"id": "gid://shopify/Customer/abc"}),
+        ("customers", {"id": "gid://shopify/Customer/"}),
+        ("line_items", {"__parentId": ""}),
+        ("line_items", {"__parentId": "gid://shopify/Order/x"}),
+    ],
+)
+def test_one_unreadable_id_skips_its_record_not_the_import(
+    connected: tuple[FlaskClient, int], key: str, odd: dict[str, Any]
+) -> None:
+    _, workspace_id = connected
+    if key == "customers":
+        lines = [customer_line(n) for n in range(1, 20)]
+        lines[3] = {**lines[3], **odd}
+    else:
+        lines = []
+        for number in range(1, 20):
+            parent = {"id": f"gid://shopify/Order/{number}", "updatedAt": "2025-01-01T00:00:00Z"}
+            item = {"id": f"gid://shopify/LineItem/{number}", "__parentId": parent["id"]}
+            lines += [parent, {**item, **odd} if number == 4 else item]
+
+    results = [
+        imported(workspace_id, key, lines, lane=lane)
+        for lane in ((True, False) if on_postgresql() else (False,))
+    ]
+
+    stored, skipped = results[0]
+    assert all(result == results[0] for result in results)
+    assert len(skipped) == 1
+    table = "shopify_customers" if key == "customers" else "shopify_order_line_items"
+    assert len(stored[table]) == 18
