@@ -107,14 +107,17 @@ def write_rows(
     result = WriteResult()
 
     applied: set[tuple[str, tuple[Any, ...]]] = set()
+    kept: set[int] = set()  # the parent rows that won over others with their key
     for name, group in _group([u.parent for u in units]).items():
         keys = _upsert(session, table(name[0]), group, run_id, result)
         applied |= {(name[0], key) for key in keys}
+        kept |= {id(row) for row in group}
 
     replaced = [u for u in units if u.parent.replace_children]
     children_by_table: dict[str, list[Row]] = {}
     for unit in replaced:
-        if (unit.parent.table, _key(unit.parent)) not in applied:
+        # A parent given twice (an order exported twice) keeps only the winner's children.
+        if id(unit.parent) not in kept or (unit.parent.table, _key(unit.parent)) not in applied:
             continue
         for child in unit.children:
             children_by_table.setdefault(child.table, []).append(child)

@@ -120,6 +120,29 @@ def test_key_only_parent_replaces_children_unless_older(workspace_id: int, stage
     assert stored is not None and stored.name == "#10" and stored.last_sync_run_id == 8
 
 
+@pytest.mark.parametrize("path", ["staged", "plain"])
+def test_a_parent_given_twice_in_one_batch_keeps_only_the_winners_children(
+    workspace_id: int, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """An order exported twice lands in one batch: like two batches, the later copy (or the
+    newer one) replaces the items, instead of both copies' items being kept."""
+    if path == "staged":
+        monkeypatch.setattr(upsert, "COPY_THRESHOLD", 1)
+
+    write_rows(
+        [
+            *order_parent(workspace_id, 10, NEW, [100]),
+            *order_parent(workspace_id, 11, NEW, [110]),
+            *order_parent(workspace_id, 10, NEW, [101]),
+            *order_parent(workspace_id, 11, OLD, [111]),  # older: the first copy wins
+        ]
+    )
+    db.session.commit()
+
+    assert item_ids(10) == [101]
+    assert item_ids(11) == [110]
+
+
 class _PerRecordOnly:
     """A plugin that implements only the per-record mapping hook."""
 
