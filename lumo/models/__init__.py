@@ -21,7 +21,7 @@ from lumo.models.shopify_data import (
     OrderLineItem,
     Product,
 )
-from lumo.models.sync import PropertySetting, SyncRun, WebhookDelivery
+from lumo.models.sync import PropertySetting, RedactedCustomer, SyncRun, WebhookDelivery
 from lumo.models.workspace import Account, ShopifyConnection, Workspace
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "OrderLineItem",
     "Product",
     "PropertySetting",
+    "RedactedCustomer",
     "RejectedRecord",
     "Segment",
     "ShopifyConnection",

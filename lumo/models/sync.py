@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -114,3 +115,22 @@ class WebhookDelivery(Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sync_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RedactedCustomer(Model):
+    """A customer `customers/redact` erased, and when.
+
+    A delivery Shopify sent before that moment (one still waiting to be applied, or a late
+    retry) is not applied, so it cannot bring the erased data back; what the customer does
+    afterwards is new and syncs as usual.
+    """
+
+    __tablename__ = "shopify_redacted_customers"
+    __table_args__ = (
+        Index("ux_redacted_customers", "workspace_id", "customer_shopify_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    customer_shopify_id: Mapped[int] = mapped_column(BigInteger)
+    redacted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

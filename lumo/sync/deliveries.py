@@ -37,6 +37,7 @@ from lumo.models import (
     Order,
     OrderLineItem,
     Product,
+    RedactedCustomer,
     ShopifyConnection,
     WebhookDelivery,
 )
@@ -266,6 +267,9 @@ def _apply(delivery: WebhookDelivery, payload: dict[str, Any]) -> tuple[str, dic
     if topic == "app/uninstalled":
         remove_integration(workspace_id, notify_shopify=False)
         return "applied", {}
+    if _sent_before_a_redaction(delivery, payload):
+        delivery.error = "Its customer was redacted after Shopify sent it; nothing was stored."
+        return "ignored", {}
     if topic == "customers/merge":
         return "applied", merge_customers(workspace_id, payload)
     if topic in REFETCH_TOPICS:
@@ -416,12 +420,55 @@ def redact_customer(workspace_id: int, payload: Mapping[str, Any]) -> None:
                 Order.workspace_id == workspace_id, Order.shopify_id.in_(order_ids)
             )
         )
+    _remember_redaction(workspace_id, number)
     customer = payload.get("customer") or {}
     forget_bodies_naming(
         workspace_id,
         [number, *order_ids, customer.get("email"), customer.get("phone")],
     )
     logger.info("workspace %s: customer redacted with %d orders", workspace_id, len(order_ids))
+
+
+def _remember_redaction(workspace_id: int, number: int) -> None:
+    """Note the customer and the moment, so no delivery sent before it is applied later."""
+    known = db.session.scalar(
+        select(RedactedCustomer).where(
+            RedactedCustomer.workspace_id == workspace_id,
+            RedactedCustomer.customer_shopify_id == number,
+        )
+    )
+    if known is None:
+        db.session.add(RedactedCustomer(workspace_id=workspace_id, customer_shopify_id=number))
+    else:
+        known.redacted_at = datetime.now(UTC)
+
+
+def _sent_before_a_redaction(delivery: WebhookDelivery, payload: Mapping[str, Any]) -> bool:
+    """Whether the delivery carries a customer `customers/redact` erased after it was sent.
+
+    Shopify's `X-Shopify-Triggered-At` says when it was sent; without it, when it arrived.
+    """
+    if delivery.workspace_id is None:
+        return False
+    try:
+        if delivery.topic.startswith("customer"):  # customers/… and customer.tags_…
+            number = shopify_id(payload.get("customerId") or payload.get("id"))
+        else:
+            customer = payload.get("customer")
+            owner = customer.get("id") if isinstance(customer, Mapping) else None
+            number = shopify_id(owner or payload.get("customer_id"))
+    except (TypeError, ValueError):
+        return False
+    if number is None:
+        return False
+    redacted_at = db.session.scalar(
+        select(RedactedCustomer.redacted_at).where(
+            RedactedCustomer.workspace_id == delivery.workspace_id,
+            RedactedCustomer.customer_shopify_id == number,
+        )
+    )
+    sent_at = delivery.triggered_at or delivery.received_at
+    return redacted_at is not None and sent_at is not None and sent_at <= redacted_at
 
 
 #: How long a failed delivery keeps its body for inspection before it is forgotten.

@@ -382,3 +382,41 @@ def test_redacting_forgets_kept_bodies_naming_the_customer_by_email_or_order(
 
     db.session.expire_all()
     assert by_email.body == b"" and by_order.body == b""
+
+
+def test_deliveries_sent_before_a_redaction_never_bring_the_customer_back(
+    shopify_web: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from lumo.models import Customer
+    from lumo.sync import deliveries
+
+    enqueue = deliveries.enqueue_apply
+    monkeypatch.setattr(deliveries, "enqueue_apply", lambda delivery_id: False)
+    waiting = delivered(shopify_web, "customers/update", {**CUSTOMER, "id": 6200000000555})
+    their_order = delivered(
+        shopify_web, "orders/create", order(id=4500000000555, customer={"id": 6200000000555})
+    )
+    lookalike = delivered(shopify_web, "customers/update", {**CUSTOMER, "id": 16200000000555})
+    late_retry = delivered(shopify_web, "customers/update", {**CUSTOMER, "id": 6200000000555})
+    monkeypatch.setattr(deliveries, "enqueue_apply", enqueue)
+
+    redact = {"customer": {"id": 6200000000555}, "orders_to_redact": []}
+    assert delivered(shopify_web, "customers/redact", redact).status == "applied"
+    late_retry.received_at = datetime.now(UTC) + timedelta(seconds=5)  # arrived after it…
+    late_retry.triggered_at = datetime.now(UTC) - timedelta(minutes=5)  # …sent before it
+    db.session.commit()
+
+    assert deliveries.apply_delivery(waiting.id) == "ignored"
+    assert deliveries.apply_delivery(their_order.id) == "ignored"
+    assert deliveries.apply_delivery(late_retry.id) == "ignored"
+    assert deliveries.apply_delivery(lookalike.id) == "applied"
+    assert set(db.session.scalars(select(Customer.shopify_id))) == {16200000000555}
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+    db.session.expire_all()
+    assert "redacted" in (waiting.error or "")
+
+    # What the customer does after the redaction is new, and syncs as usual.
+    again = delivered(shopify_web, "customers/create", {**CUSTOMER, "id": 6200000000555})
+    assert again.status == "applied"
