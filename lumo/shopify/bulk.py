@@ -16,7 +16,6 @@ import logging
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -357,10 +356,12 @@ def parse_bulk_lines(
             if isinstance(gid, str) and gid.startswith(GID_PREFIX):
                 kind, _, rest = gid[prefix_len:].partition("/")
                 typename = typename or kind
-                # An unreadable number is left to the category's mapper, which refuses the
-                # record: one odd line stops nothing.
-                with suppress(ValueError):
+                try:
                     number = int(rest.partition("?")[0])
+                except ValueError:
+                    # Left to the category's mapper, which refuses the record: one odd line
+                    # stops nothing. (A try costs nothing here; a `with` would, per line.)
+                    number = None
             by_type[typename] = by_type.get(typename, 0) + 1
 
             parent_gid = data.pop("__parentId", None)
