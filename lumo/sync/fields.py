@@ -75,6 +75,11 @@ def copy_instant(value: Any) -> datetime | str | None:
     return instant(value)
 
 
+def copy_updated(record: Mapping[str, Any]) -> datetime | str | None:
+    """A record's Shopify `updated_at` for a `CopyPlan`, spelt either way, as mappers read it."""
+    return copy_instant(record.get("updatedAt") or record.get("updated_at"))
+
+
 def money(value: Any) -> Decimal | None:
     """A decimal amount from a money string, a `MoneyV2` or a `MoneyBag` (shop money)."""
     if type(value) is dict or isinstance(value, Mapping):

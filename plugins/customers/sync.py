@@ -19,6 +19,7 @@ from lumo.sync.fields import (
     build_values,
     copy_columns,
     copy_instant,
+    copy_updated,
     delete_by_id_hook,
     gid_number,
     instant,
@@ -202,7 +203,7 @@ COPY_READERS: dict[str, Any] = {
     "shopify_created_at": lambda r: copy_instant(r.get("createdAt")),
     "email": lambda r: (r.get("defaultEmailAddress") or {}).get("emailAddress"),
     "phone": lambda r: (r.get("defaultPhoneNumber") or {}).get("phoneNumber"),
-    "shopify_updated_at": lambda r: copy_instant(r.get("updatedAt") or r.get("updated_at")),
+    "shopify_updated_at": copy_updated,
 }
 
 

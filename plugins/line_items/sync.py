@@ -19,7 +19,7 @@ from lumo.sync.fields import (
     build_values,
     children,
     copy_columns,
-    copy_instant,
+    copy_updated,
     gid_number,
     instant,
     money,
@@ -231,8 +231,7 @@ def lumo_bulk_copy_plan(category: Category, context: MapContext) -> CopyPlan | N
         nodes = children(record, "lineItems", "LineItem")
         if order_id is None or nodes is None:
             raise ValueError("Not a bulk order line; the ordinary mapping decides.")
-        updated = copy_instant(record.get("updatedAt") or record.get("updated_at"))
-        parent = (ORDERS_TABLE, [order_id, updated])
+        parent = (ORDERS_TABLE, [order_id, copy_updated(record)])
         return [parent, *(item(order_id, node) for node in nodes)]
 
     item_columns = ("shopify_id", "order_shopify_id", *columns)

@@ -13,6 +13,7 @@ from lumo.sync.fields import (
     build_values,
     copy_columns,
     copy_instant,
+    copy_updated,
     delete_by_id_hook,
     gid_number,
     instant,
@@ -163,7 +164,7 @@ COPY_READERS: dict[str, Any] = {
     "fulfillment_status": lambda r: lower(r.get("displayFulfillmentStatus")),
     "ordered_at": lambda r: copy_instant(r.get("processedAt")),
     "cancelled_at": lambda r: copy_instant(r.get("cancelledAt")),
-    "shopify_updated_at": lambda r: copy_instant(r.get("updatedAt") or r.get("updated_at")),
+    "shopify_updated_at": copy_updated,
 }
 
 

@@ -69,6 +69,23 @@ def lane_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == LANE]
 
 
+def items_in(shop: SandboxShop, but: int | None = None) -> int:
+    """The line items of the stand-in's orders (all, or all but one order's)."""
+    return sum(
+        len(r.get("line_items") or []) for n, r in shop.data.iter_records("orders") if n != but
+    )
+
+
+def an_order_without_its_items(shop: SandboxShop, caplog: pytest.LogCaptureFixture) -> int:
+    """Empty the line items (so the next initial sync copies them) and pick an order that
+    has some."""
+    needs_postgresql()
+    db.session.execute(db.delete(OrderLineItem))
+    db.session.commit()
+    caplog.set_level(logging.INFO, logger=LANE)
+    return next(n for n, r in shop.data.iter_records("orders") if r.get("line_items"))
+
+
 def add_odd_records(shop: SandboxShop) -> None:
     """Records with the shapes a mapper must take care over."""
     shop.store.put(
@@ -144,9 +161,7 @@ def test_the_lane_stores_what_the_upserts_store(
     assert upserted.status == "complete", upserted.error
 
     assert snapshot(workspace_id) == copied
-    assert len(copied["shopify_order_line_items"]) == sum(
-        len(r.get("line_items") or []) for _, r in shop.data.iter_records("orders")
-    )
+    assert len(copied["shopify_order_line_items"]) == items_in(shop)
     odd = db.session.scalar(select(Customer).where(Customer.shopify_id == 6100000009001))
     assert odd is not None and odd.display_name is None  # the email it fell back to is off
     tags = select(CustomerTag.tag).where(CustomerTag.customer_shopify_id == 6100000009001)
@@ -221,11 +236,7 @@ def test_a_newer_stored_order_keeps_its_line_items(
     """An order a webhook made newer while line items were exported: the lane refuses the
     batch, and the ordinary path leaves that order's items alone, as it always has."""
     _, workspace_id = connected
-    needs_postgresql()
-    db.session.execute(db.delete(OrderLineItem))
-    db.session.commit()
-    caplog.set_level(logging.INFO, logger=LANE)
-    target = next(n for n, r in shop.data.iter_records("orders") if r.get("line_items"))
+    target = an_order_without_its_items(shop, caplog)
     real = CopyLane._guard
 
     def webhook_first(self: CopyLane, name: str, numbers: list[int], updated: list[Any]) -> None:
@@ -246,9 +257,7 @@ def test_a_newer_stored_order_keeps_its_line_items(
     assert any("newer than the export" in m for m in lane_messages(caplog))
     items = select(func.count()).where(OrderLineItem.order_shopify_id == target)
     assert db.session.scalar(items) == 0
-    expected = sum(
-        len(r.get("line_items") or []) for n, r in shop.data.iter_records("orders") if n != target
-    )
+    expected = items_in(shop, but=target)
     assert count(OrderLineItem, workspace_id) == expected
 
 
@@ -281,9 +290,7 @@ def test_a_sync_killed_in_the_lane_reruns_without_duplicates(
     assert again.status == "complete", again.error
     assert count(Customer, workspace_id) == shop.data.count_records("customers")
     assert count(Order, workspace_id) == shop.data.count_records("orders")
-    assert count(OrderLineItem, workspace_id) == sum(
-        len(r.get("line_items") or []) for _, r in shop.data.iter_records("orders")
-    )
+    assert count(OrderLineItem, workspace_id) == items_in(shop)
 
 
 def test_a_plan_that_disagrees_with_its_mapper_closes_the_lane(
@@ -549,11 +556,7 @@ def test_items_an_older_webhook_stored_meanwhile_are_replaced(
     """A late webhook stored an older version of an order, with an item the export no longer
     has, just before the lane reached it: the export is newer, so the item goes."""
     _, workspace_id = connected
-    needs_postgresql()
-    db.session.execute(db.delete(OrderLineItem))
-    db.session.commit()
-    caplog.set_level(logging.INFO, logger=LANE)
-    target = next(n for n, r in shop.data.iter_records("orders") if r.get("line_items"))
+    target = an_order_without_its_items(shop, caplog)
     real = CopyLane._guard
 
     def late_webhook(self: CopyLane, name: str, numbers: list[int], updated: list[Any]) -> None:
@@ -579,9 +582,7 @@ def test_items_an_older_webhook_stored_meanwhile_are_replaced(
     assert any("already hold children" in m for m in lane_messages(caplog))
     titles = select(OrderLineItem.product_title).where(OrderLineItem.order_shopify_id == target)
     assert "removed since" not in db.session.scalars(titles).all()
-    assert count(OrderLineItem, workspace_id) == sum(
-        len(r.get("line_items") or []) for _, r in shop.data.iter_records("orders")
-    )
+    assert count(OrderLineItem, workspace_id) == items_in(shop)
 
 
 def order_line(number: int, name: str, **changes: Any) -> dict[str, Any]:
