@@ -206,6 +206,12 @@ SETTINGS: tuple[Setting, ...] = (
         "initial syncs COPY big categories into empty tables (PostgreSQL); 0 always upserts",
         _boolean,
     ),
+    Setting(
+        "LUMO_SYNC_LANE_PROCESS",
+        "1",
+        "a forked process prepares the COPY lane's batches (Linux); 0 prepares them in-process",
+        _boolean,
+    ),
     Setting("LUMO_INSTANCE_PATH", "", "folder for the SQLite file and generated dev keys"),
 )
 

@@ -39,6 +39,7 @@ from lumo.shopify.bulk import (
 from lumo.shopify.errors import BulkOperationBusyError, BulkOperationError
 from lumo.sync.copy_lane import CopyLane, LaneBatch, LaneRefused
 from lumo.sync.fields import BULK_CHILDREN
+from lumo.sync.lane_batches import ForkedBatches, InlineBatches, Ordinary, Prepared
 from lumo.sync.properties import map_context
 from lumo.sync.rejects import MAPPING_ERRORS, Rejection, Skipped, rejection, write_or_reject
 from lumo.sync.runs import extend_lock, now, record_progress, update_running
@@ -309,12 +310,16 @@ def _write_alongside(
     skipped: Skipped,
     on_batch: Callable[[int], None] | None,
 ) -> int:
-    """Write batches on a second thread while this one parses and maps the next.
+    """Write batches while the next ones are prepared alongside.
 
     The database then works in parallel with Python instead of after it. Batches are written
-    in order, one transaction each (rows and progress together); at most `WRITE_AHEAD`
-    batches wait. An error on either side stops both and is raised here. Batches the COPY
-    lane takes are written by it, falling back to the ordinary path when it refuses one.
+    in order, one transaction each (rows and progress together). An error on either side
+    stops both and is raised here. Batches the COPY lane takes are written by it, falling
+    back to the ordinary path when it refuses one.
+
+    With the lane, a forked process prepares the batches (see `lane_batches`) and this
+    thread writes them; otherwise this thread prepares them and a writer thread writes, at
+    most `WRITE_AHEAD` batches waiting.
     """
     app = current_flask_app()
     run_id, workspace_id = run.id, run.workspace_id
@@ -324,7 +329,27 @@ def _write_alongside(
     failed: list[BaseException] = []
     statistics = PlannerStatistics()
 
-    def write_batch(batch: LaneBatch | tuple[list[Row], list[Rejection]]) -> WriteResult:
+    def remap(records: list[dict[str, Any]]) -> Ordinary:
+        return _mapped(category, records, context)
+
+    def prepare(index: int, records: list[dict[str, Any]]) -> Prepared:
+        lane_batch = lane.prepare(index, records) if lane is not None else None
+        if lane_batch is None:
+            return remap(records)
+        if lane_batch.diverted:
+            lane_batch.diverted_rows = remap(lane_batch.diverted)
+            lane_batch.diverted = []
+        return lane_batch
+
+    forked = lane is not None and bool(app.config.get("LUMO_SYNC_LANE_PROCESS", True))
+    source: InlineBatches | ForkedBatches
+    if forked and ForkedBatches.available():
+        source = ForkedBatches(grouped, prepare, remap)
+    else:
+        forked = False
+        source = InlineBatches(grouped, prepare, remap)
+
+    def write_batch(batch: Prepared) -> WriteResult:
         # A batch lost to a crash is written again by the re-run, so waiting for each
         # batch's commit to reach the disk buys nothing; the server still flushes it
         # within moments and never half-applies it.
@@ -336,24 +361,24 @@ def _write_alongside(
             return result
         assert lane is not None
         if not lane.is_open:  # prepared before the lane closed
-            return write_batch(_mapped(category, batch.records, context))
+            return write_batch(source.ordinary(batch))
         # The records the plan left to the ordinary path go first: should one share its key
         # with a copied record (a record exported twice), the COPY then meets it and the
         # whole batch is upserted in export order, as the ordinary path would.
         result, rejected, refused = WriteResult(), [], []
-        if batch.diverted:
-            rows, rejected = _mapped(category, batch.diverted, context)
+        if batch.diverted_rows is not None:
+            rows, rejected = batch.diverted_rows
             result, refused = write_or_reject(rows, category.key, run_id)
         try:
             result.add(lane.write(batch))
         except LaneRefused as refusal:
             db.session.rollback()
             lane.close(str(refusal))
-            return write_batch(_mapped(category, batch.records, context))
+            return write_batch(source.ordinary(batch))
         skipped.keep(rejected + refused)
         return result
 
-    def write(batch: LaneBatch | tuple[list[Row], list[Rejection]]) -> int:
+    def write(batch: Prepared) -> int:
         nonlocal done
         if failed:
             raise failed[0]  # never write past a batch that failed
@@ -371,15 +396,30 @@ def _write_alongside(
         extend_lock(workspace_id)
         return done
 
-    def prepared(records: list[dict[str, Any]]) -> LaneBatch | tuple[list[Row], list[Rejection]]:
-        lane_batch = lane.prepare(records) if lane is not None else None
-        return lane_batch if lane_batch is not None else _mapped(category, records, context)
+    try:
+        if forked:
+            for batch in source:
+                written = write(batch)
+                if on_batch is not None:
+                    on_batch(written)
+        else:
+            _write_on_a_thread(source, write, on_batch)
+    finally:
+        source.close()
+    return done
 
+
+def _write_on_a_thread(
+    batches: Iterable[Prepared],
+    write: Callable[[Prepared], int],
+    on_batch: Callable[[int], None] | None,
+) -> None:
+    """Prepare batches on this thread while a writer thread writes the previous ones."""
     pending: deque[Future[int]] = deque()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lumo-sync-writer") as writer:
         try:
-            for records in grouped:
-                pending.append(writer.submit(write, prepared(records)))
+            for batch in batches:
+                pending.append(writer.submit(write, batch))
                 while pending and (len(pending) > WRITE_AHEAD or pending[0].done()):
                     written = pending.popleft().result()
                     if on_batch is not None:
@@ -392,7 +432,6 @@ def _write_alongside(
             for future in pending:
                 future.cancel()
             raise
-    return done
 
 
 class PlannerStatistics:

@@ -42,7 +42,15 @@ from lumo.extensions import db
 from lumo.mapping import CopyPlan, CopyRows, MapContext, RecordShape, Row
 from lumo.shopify.ids import parse_instant
 from lumo.sync.rejects import MAPPING_ERRORS
-from lumo.sync.upsert import SEEN, UPDATED, WriteResult, copy_into, stage_tuples, table
+from lumo.sync.upsert import (
+    SEEN,
+    UPDATED,
+    CopyText,
+    WriteResult,
+    copy_text,
+    staging_table,
+    table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +70,20 @@ class LaneRefused(Exception):
 
 @dataclass
 class LaneBatch:
-    """One batch as the lane will write it, with the records kept for the ordinary path."""
+    """One batch as the lane will write it: COPY text per table, made without a connection
+    (so in whichever process prepared it), and what the ordinary path needs besides."""
 
-    records: list[dict[str, Any]]
-    copied: dict[str, list[list[Any]]] = field(default_factory=dict)
-    #: Per guard table: the parents' ids and Shopify `updated_at`s.
-    guarded: dict[str, tuple[list[int], list[datetime | None]]] = field(default_factory=dict)
+    index: int
+    #: The grouped records, kept only in the process that prepared them.
+    records: list[dict[str, Any]] | None
+    #: Per copied table: the rows' COPY text and how many rows it holds.
+    copied: dict[str, tuple[bytes, int]] = field(default_factory=dict)
+    #: Per guard table: the parents' key-and-age rows as COPY text, and their ids.
+    guarded: dict[str, tuple[bytes, list[int]]] = field(default_factory=dict)
+    #: Records the plan refused, for the ordinary path.
     diverted: list[dict[str, Any]] = field(default_factory=list)
+    #: The diverted records mapped the ordinary way (rows, rejections), once mapped.
+    diverted_rows: tuple[list[Row], list[Any]] | None = None
 
 
 class CopyLane:
@@ -84,6 +99,9 @@ class CopyLane:
         self.closed_because: str | None = None
         self.names: dict[str, tuple[str, ...]] = {}
         self.stamped: dict[str, bool] = {}
+        self.guards = plan.guards
+        self.texts: dict[str, CopyText] = {}
+        dialect = db.engine.dialect
         for name, columns in plan.columns.items():
             if name in plan.guards and tuple(columns) != GUARD_COLUMNS:
                 raise ValueError(
@@ -92,6 +110,8 @@ class CopyLane:
                 )
             self.stamped[name] = SEEN in table(name).c
             self.names[name] = ("workspace_id", *columns, *((SEEN,) if self.stamped[name] else ()))
+            written = tuple(columns) if name in plan.guards else self.names[name]
+            self.texts[name] = CopyText(table(name), written, dialect)
         self._seen = 0
 
     @classmethod
@@ -100,6 +120,11 @@ class CopyLane:
         if not current_app.config.get("LUMO_SYNC_COPY_LANE", True):
             return None
         if db.session.get_bind().dialect.name != "postgresql":
+            return None
+        # The COPY text is made without a connection, in UTF-8.
+        raw = db.session.connection().connection.driver_connection
+        if raw is None or raw.info.encoding != "utf-8":
+            logger.info("sync run %s: the database client encoding is not UTF-8", run_id)
             return None
         hook = plugin_manager(current_app).hook
         plan = hook.lumo_bulk_copy_plan(category=category, context=context)
@@ -129,17 +154,19 @@ class CopyLane:
                 "sync run %s: %s leaves the COPY lane: %s", self.run_id, self.category.key, reason
             )
 
-    def prepare(self, records: list[dict[str, Any]]) -> LaneBatch | None:
-        """Turn a grouped batch into column tuples (main thread), or None if the lane closed."""
+    def prepare(self, index: int, records: list[dict[str, Any]]) -> LaneBatch | None:
+        """Turn a grouped batch into COPY text, or None if the lane is (or just got) closed.
+
+        Needs no database connection: the preparing process may be another than the writing
+        one. The records the plan refuses are kept in `diverted` for the ordinary path.
+        """
         if not self.is_open:
             return None
-        batch = LaneBatch(
-            records,
-            {name: [] for name in self.names if name not in self.plan.guards},
-            {name: ([], []) for name in self.plan.guards},
-        )
+        copied: dict[str, list[list[Any]]] = {n: [] for n in self.names if n not in self.guards}
+        guarded: dict[str, list[list[Any]]] = {n: [] for n in self.guards}
+        batch = LaneBatch(index, records)
         workspace_id, run_id = self.context.workspace_id, self.run_id
-        rows_of, guards = self.plan.rows, self.plan.guards
+        rows_of, guards, stamped = self.plan.rows, self.guards, self.stamped
 
         for record in records:
             try:
@@ -154,39 +181,43 @@ class CopyLane:
                 return None
             for name, values in pairs:
                 if name in guards:
-                    numbers, updated = batch.guarded[name]
-                    numbers.append(values[0])
-                    updated.append(values[1])
-                elif self.stamped[name]:
-                    batch.copied[name].append([workspace_id, *values, run_id])
+                    guarded[name].append([*values])
+                elif stamped[name]:
+                    copied[name].append([workspace_id, *values, run_id])
                 else:
-                    batch.copied[name].append([workspace_id, *values])
+                    copied[name].append([workspace_id, *values])
+
+        for name, parents in guarded.items():
+            numbers = [values[0] for values in parents]
+            batch.guarded[name] = (self.texts[name].format(parents), numbers)
+        for name, rows in copied.items():
+            batch.copied[name] = (self.texts[name].format(rows), len(rows))
         return batch
 
     def write(self, batch: LaneBatch) -> WriteResult:
-        """Write a prepared batch's copied rows in the current transaction (writer thread),
-        after its diverted records.
+        """Write a prepared batch's COPY text in the current transaction, after its diverted
+        records were written.
 
         Raises `LaneRefused` when the batch must be rolled back and written the ordinary way.
         """
         result = WriteResult()
-        for name, (numbers, updated) in batch.guarded.items():
+        for name, (staged, numbers) in batch.guarded.items():
             if numbers:
-                self._guard(name, numbers, updated)
+                self._guard(name, staged, numbers)
                 result.written[name] = result.written.get(name, 0) + len(numbers)
-        for name, tuples in batch.copied.items():
-            if not tuples:
+        for name, (data, rows) in batch.copied.items():
+            if not rows:
                 continue
             try:
-                copy_into(db.session, table(name), self.names[name], tuples)
+                copy_text(db.session, name, self.names[name], data)
             except psycopg.Error as error:
                 raise LaneRefused(
                     f"the database refused the COPY ({_first_line(error)})"
                 ) from error
-            result.written[name] = result.written.get(name, 0) + len(tuples)
+            result.written[name] = result.written.get(name, 0) + rows
         return result
 
-    def _guard(self, name: str, numbers: list[int], updated: list[datetime | None]) -> None:
+    def _guard(self, name: str, staged: bytes, numbers: list[int]) -> None:
         """Upsert the parents' key-and-age rows, as the ordinary path would, and refuse the
         batch if any stored parent is newer than the export (a webhook got there first).
 
@@ -195,9 +226,8 @@ class CopyLane:
         """
         stamp = self.stamped[name]
         target = table(name)
-        incoming = stage_tuples(
-            db.session, target, GUARD_COLUMNS, zip(numbers, updated, strict=True)
-        ).name
+        incoming = staging_table(db.session, target, GUARD_COLUMNS)
+        copy_text(db.session, incoming, GUARD_COLUMNS, staged)
         params = {"workspace": self.context.workspace_id, "run": self.run_id}
         upsert = text(
             f'INSERT INTO "{name}" AS stored (workspace_id, shopify_id, {UPDATED}'

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
+from psycopg._copy_base import format_row_text
+from psycopg.adapt import Transformer
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -425,6 +427,13 @@ def stage_tuples(
 ) -> Any:
     """COPY `tuples` into this transaction's staging table for `target` and `names` (emptied
     first); returns it as a table clause to select from."""
+    name = staging_table(session, target, names)
+    copy_into(session, target, names, tuples, into=name)
+    return table_clause(name, *(column_clause(n) for n in names))
+
+
+def staging_table(session: Any, target: Table, names: Sequence[str]) -> str:
+    """The name of this session's empty staging table for `target` and `names`."""
     connection = session.connection()
     name = _stage_name(target, names)
     quoted = ", ".join(f'"{n}"' for n in names)
@@ -433,8 +442,7 @@ def stage_tuples(
         f'SELECT {quoted} FROM "{target.name}" WITH NO DATA'
     )
     connection.exec_driver_sql(f'DELETE FROM "{name}"')  # staged before in this transaction
-    copy_into(session, target, names, tuples, into=name)
-    return table_clause(name, *(column_clause(n) for n in names))
+    return name
 
 
 def copy_into(
@@ -469,6 +477,40 @@ def copy_into(
                 for i, fn in processors:
                     values[i] = fn(values[i])
             write(values)
+
+
+def copy_text(session: Any, into: str, names: Sequence[str], data: bytes) -> None:
+    """COPY rows already in PostgreSQL's text format (see `CopyText`) into the table `into`."""
+    raw = session.connection().connection.driver_connection
+    quoted = ", ".join(f'"{n}"' for n in names)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{into}" ({quoted}) FROM STDIN') as copy:
+        copy.write(data)
+
+
+class CopyText:
+    """Rows of one table turned into COPY text, without a database connection.
+
+    Values go through the columns' own bind processing first, as `copy_into` does, then
+    through psycopg's own text formatting (its C implementation; psycopg is pinned, and this
+    is the function its `Copy.write_row` calls). Needing no connection, the text can be made
+    in another process than the one that sends it.
+    """
+
+    def __init__(self, target: Table, names: Sequence[str], dialect: Any) -> None:
+        self.processors = [
+            (i, fn) for i, n in enumerate(names) if (fn := _processor(target.c[n], dialect))
+        ]
+        self.transformer = Transformer()
+
+    def format(self, rows: Iterable[list[Any]]) -> bytes:
+        """The text of `rows` (lists, whose values are processed in place)."""
+        out = bytearray()
+        processors, transformer = self.processors, self.transformer
+        for values in rows:
+            for i, fn in processors:
+                values[i] = fn(values[i])
+            format_row_text(values, transformer, out)
+        return bytes(out)
 
 
 def _stage_name(target: Table, names: Sequence[str]) -> str:

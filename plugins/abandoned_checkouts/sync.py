@@ -13,12 +13,16 @@ from typing import Any
 
 from lumo import hookimpl
 from lumo.categories import Category
-from lumo.mapping import MapContext, RecordShape, Row
+from lumo.mapping import CopyPlan, CopyRows, MapContext, RecordShape, Row
 from lumo.sync.fields import (
     batch_mapping_hook,
     build_values,
     children,
+    copy_columns,
+    copy_instant,
+    copy_updated,
     delete_by_id_hook,
+    gid_number,
     instant,
     money,
     money_currency,
@@ -85,7 +89,7 @@ def _items(raw: dict[str, Any], items: Sequence[Mapping[str, Any]] | None) -> No
     if items is None:
         return
     raw["item_count"] = sum(int(i.get("quantity") or 0) for i in items)
-    raw["product_titles"] = [str(i.get("title")) for i in items if i.get("title")]
+    raw["product_titles"] = [str(i["title"]) for i in items if i.get("title")]
 
 
 def _from_graphql(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,6 +163,59 @@ def lumo_map_record(
     if "item_count" not in context.enabled:
         values.pop("product_titles", None)
     return [Row(category.table, values, updated_at=updated)]
+
+
+def _item_count(record: Mapping[str, Any]) -> int | None:
+    items = children(record, "lineItems", "AbandonedCheckoutLineItem")
+    return None if items is None else sum(int(i.get("quantity") or 0) for i in items)
+
+
+def _product_titles(record: Mapping[str, Any]) -> list[str] | None:
+    items = children(record, "lineItems", "AbandonedCheckoutLineItem")
+    return None if items is None else [str(i["title"]) for i in items if i.get("title")]
+
+
+#: What a bulk checkout line gives each column (see `_from_graphql`, which this must match).
+COPY_READERS: dict[str, Any] = {
+    "shopify_id": lambda r: gid_number(r["id"]),
+    "customer_shopify_id": lambda r: gid_number((r.get("customer") or {}).get("id")),
+    "email": lambda r: (r.get("customer") or {}).get("email"),
+    "recovery_url": lambda r: r.get("abandonedCheckoutUrl"),
+    "token": lambda r: _token_from_url(r.get("abandonedCheckoutUrl")),
+    "total_price": lambda r: money(r.get("totalPriceSet")),
+    "currency": lambda r: money_currency(r.get("totalPriceSet")),
+    "created_at": lambda r: copy_instant(r.get("createdAt")),
+    "completed_at": lambda r: copy_instant(r.get("completedAt")),
+    "phone": lambda r: (r.get("shippingAddress") or {}).get("phone"),
+    "item_count": _item_count,
+    "product_titles": _product_titles,
+    "shopify_updated_at": copy_updated,
+}
+
+
+@hookimpl
+def lumo_bulk_copy_plan(category: Category, context: MapContext) -> CopyPlan | None:
+    """Checkouts are copied whole; a late line-item line (its checkout already written)
+    gives no row, as in `lumo_map_record`."""
+    if category.key != KEY:
+        return None
+    readers = dict(COPY_READERS)
+    if "item_count" not in context.enabled:
+        del readers["product_titles"]
+    found = copy_columns(category, context.enabled, readers)
+    if found is None:
+        return None
+    columns, read = found
+
+    def rows(record: Mapping[str, Any]) -> CopyRows:
+        if "__parentId" in record:
+            return []
+        values = read(record)
+        if values[0] is None:
+            raise ValueError("A checkout record without an id cannot be stored.")
+        return [(category.table, values)]
+
+    return CopyPlan({category.table: columns}, rows)
 
 
 lumo_deleted_key = delete_by_id_hook(KEY)
