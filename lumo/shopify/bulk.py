@@ -16,7 +16,7 @@ import logging
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -87,14 +87,22 @@ class BulkOperation:
 
 @dataclass(slots=True)
 class BulkRecord:
-    """One JSONL line: the parsed object plus its ids, type and (numeric) parent id."""
+    """One JSONL line: the parsed object plus its ids and (numeric) parent id."""
 
     gid: str | None
     id: int | None
-    typename: str | None
     parent_id: int | None
     parent_gid: str | None
     data: dict[str, Any]
+
+    @property
+    def typename(self) -> str | None:
+        """`__typename` when selected, else the type inside the GID (read only when asked:
+        a result has millions of lines)."""
+        named = self.data.get("__typename")
+        if named or not (self.gid or "").startswith(GID_PREFIX):
+            return named
+        return str(self.gid)[len(GID_PREFIX) :].partition("/")[0]
 
 
 @dataclass
@@ -105,7 +113,6 @@ class BulkReadStats:
     roots: int = 0
     children: int = 0
     orphans: int = 0
-    by_type: dict[str, int] = field(default_factory=dict)
 
 
 def run_bulk_query(
@@ -331,8 +338,8 @@ def parse_bulk_lines(
     """Parse JSONL lines into `BulkRecord`s and count orphans (see module doc)."""
     stats = stats if stats is not None else BulkReadStats()
     roots = _SeenIds()
+    last_root = None  # children follow their parent: most checks stop here
     waiting: dict[int, int] = {}
-    by_type = stats.by_type
     prefix_len = len(GID_PREFIX)
 
     # Counted in locals (a bulk result has millions of lines) and kept in `stats` at the end.
@@ -351,18 +358,14 @@ def parse_bulk_lines(
             count += 1
 
             gid = data.get("id")
-            typename = data.get("__typename")
             number = None
-            if isinstance(gid, str) and gid.startswith(GID_PREFIX):
-                kind, _, rest = gid[prefix_len:].partition("/")
-                typename = typename or kind
+            if type(gid) is str and gid.startswith(GID_PREFIX):
                 try:
-                    number = int(rest.partition("?")[0])
+                    number = int(gid[prefix_len:].partition("/")[2].partition("?")[0])
                 except ValueError:
                     # Left to the category's mapper, which refuses the record: one odd line
                     # stops nothing. (A try costs nothing here; a `with` would, per line.)
                     number = None
-            by_type[typename] = by_type.get(typename, 0) + 1
 
             parent_gid = data.pop("__parentId", None)
             parent_id = None
@@ -372,16 +375,17 @@ def parse_bulk_lines(
                 except (ValueError, AttributeError):
                     parent_id = UNREADABLE_PARENT
                 children_count += 1
-                if parent_id not in roots:
+                if parent_id != last_root and parent_id not in roots:
                     waiting[parent_id] = waiting.get(parent_id, 0) + 1
             else:
                 roots_count += 1
                 if number is not None:
                     roots.add(number)
+                    last_root = number
                     if waiting:
                         waiting.pop(number, None)
 
-            yield BulkRecord(gid, number, typename, parent_id, parent_gid, data)
+            yield BulkRecord(gid, number, parent_id, parent_gid, data)
     finally:
         stats.lines += count
         stats.roots += roots_count

@@ -22,8 +22,6 @@ from lumo.shopify.ids import GID_PREFIX, parse_instant, parse_money
 BULK_CHILDREN = "__children"
 
 MISSING = object()
-#: Shopify's UTC text, the one form PostgreSQL and Python read alike digit for digit.
-_CANONICAL_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII).fullmatch
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{6,}$")
 
 
@@ -53,6 +51,25 @@ def gid_number(value: str | None) -> int | None:
     return int(value)
 
 
+#: Numbers of the GIDs `gid_reference` has read, forgotten whole once this many.
+REFERENCES_KEPT = 100_000
+_references: dict[str, int | None] = {}
+
+
+def gid_reference(value: str | None) -> int | None:
+    """`gid_number` for GIDs that repeat across records (a line item's product and variant):
+    remembered, as a catalog's few thousand ids come back millions of times."""
+    try:
+        return _references[value]  # type: ignore[index]
+    except KeyError:
+        pass
+    number = gid_number(value)
+    if len(_references) >= REFERENCES_KEPT:
+        _references.clear()
+    _references[value] = number  # type: ignore[index]
+    return number
+
+
 def instant(value: Any) -> datetime | None:
     """An aware UTC datetime from a GraphQL (`Z`) or REST (shop offset) timestamp."""
     if isinstance(value, datetime):
@@ -69,7 +86,17 @@ def copy_instant(value: Any) -> datetime | str | None:
     and some differently (`11:30.25`, fractions it rounds where Python cuts). Any other form
     goes through `instant`.
     """
-    if type(value) is str and _CANONICAL_UTC(value):
+    # `YYYY-MM-DDTHH:MM:SSZ`: the separators checked here, the digits by `fromisoformat`
+    # (cheaper than a regular expression, on three instants per record).
+    if (
+        type(value) is str
+        and len(value) == 20
+        and value[19] == "Z"
+        and value[10] == "T"
+        and value[4] == value[7] == "-"
+        and value[13] == value[16] == ":"
+        and value.isascii()
+    ):
         datetime.fromisoformat(value)  # a ValueError for a date Python refuses, as `instant`
         return value
     return instant(value)

@@ -38,7 +38,7 @@ Prepared = LaneBatch | Ordinary
 
 #: Batches the child may send before the parent has received the one before them: the
 #: child prepares the next batch while the parent writes one and another waits in the pipe.
-AHEAD = 1
+AHEAD = 3
 
 #: Batches whose records the child keeps should the parent refuse one: the one the parent
 #: writes, the one in the pipe and the one being prepared.

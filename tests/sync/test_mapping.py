@@ -146,7 +146,7 @@ def test_grouping_keeps_every_parent_even_when_an_id_repeats_or_is_missing() -> 
     def line(gid: str | None, parent: str | None = None) -> BulkRecord:
         number = int(gid.rpartition("/")[2]) if gid else None
         parent_id = int(parent.rpartition("/")[2]) if parent else None
-        return BulkRecord(gid, number, "T", parent_id, parent, {"id": gid})
+        return BulkRecord(gid, number, parent_id, parent, {"id": gid})
 
     records = [
         line("gid://shopify/Order/1"),
