@@ -148,6 +148,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_peak_rss_mb() -> float:
+    """The largest peak RSS of the processes the sync forked to prepare its batches (pages
+    shared with the sync process at the fork count in both)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def _sync_child(
     database_url: str, base_url: str, objects: dict[str, int], batch: int, pipe: Any
 ) -> None:
@@ -206,6 +212,7 @@ def _sync_child(
             "counts": counts,
             "peak_rss_mb": peak_rss_mb(),
             "peak_rss_growth_mb": peak_rss_mb() - rss_before,
+            "preparer_peak_rss_mb": children_peak_rss_mb(),
         }
     )
 
@@ -336,7 +343,9 @@ def main() -> None:
     print(
         f"peak RSS: {small['peak_rss_mb']:.0f} MB at {small_n} "
         f"(growth {small['peak_rss_growth_mb']:.1f} MB), {result['peak_rss_mb']:.0f} MB at "
-        f"{args.customers} (growth {result['peak_rss_growth_mb']:.1f} MB)"
+        f"{args.customers} (growth {result['peak_rss_growth_mb']:.1f} MB); the process "
+        f"preparing batches: {small['preparer_peak_rss_mb']:.0f} MB at {small_n}, "
+        f"{result['preparer_peak_rss_mb']:.0f} MB at {args.customers}"
     )
     print(
         json.dumps(

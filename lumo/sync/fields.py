@@ -51,25 +51,6 @@ def gid_number(value: str | None) -> int | None:
     return int(value)
 
 
-#: Numbers of the GIDs `gid_reference` has read, forgotten whole once this many.
-REFERENCES_KEPT = 100_000
-_references: dict[str, int | None] = {}
-
-
-def gid_reference(value: str | None) -> int | None:
-    """`gid_number` for GIDs that repeat across records (a line item's product and variant):
-    remembered, as a catalog's few thousand ids come back millions of times."""
-    try:
-        return _references[value]  # type: ignore[index]
-    except KeyError:
-        pass
-    number = gid_number(value)
-    if len(_references) >= REFERENCES_KEPT:
-        _references.clear()
-    _references[value] = number  # type: ignore[index]
-    return number
-
-
 def instant(value: Any) -> datetime | None:
     """An aware UTC datetime from a GraphQL (`Z`) or REST (shop offset) timestamp."""
     if isinstance(value, datetime):

@@ -21,7 +21,6 @@ from lumo.sync.fields import (
     copy_columns,
     copy_updated,
     gid_number,
-    gid_reference,
     instant,
     money,
     money_currency,
@@ -197,8 +196,8 @@ def _quantity(item: Mapping[str, Any]) -> int | None:
 #: What a bulk line-item line gives each column (see `_item_from_graphql`, which this must
 #: match); `shopify_id` and `order_shopify_id` come first and are filled by the plan itself.
 COPY_READERS: dict[str, Any] = {
-    "product_shopify_id": lambda i: gid_reference((i.get("product") or {}).get("id")),
-    "variant_shopify_id": lambda i: gid_reference((i.get("variant") or {}).get("id")),
+    "product_shopify_id": lambda i: gid_number((i.get("product") or {}).get("id")),
+    "variant_shopify_id": lambda i: gid_number((i.get("variant") or {}).get("id")),
     "product_title": lambda i: i.get("title"),
     "sku": lambda i: i.get("sku"),
     "variant_title": lambda i: i.get("variantTitle"),

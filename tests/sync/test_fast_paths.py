@@ -331,6 +331,38 @@ def test_import_refreshes_planner_statistics_each_time_a_table_doubles(
     assert analyzed == ['ANALYZE "shopify_customers"'] * 3
 
 
+def test_tables_the_lane_fills_are_analyzed_once_until_it_closes(
+    sync_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import event
+
+    from lumo.sync.bulk_import import PlannerStatistics
+    from lumo.sync.upsert import WriteResult
+
+    monkeypatch.setattr(PlannerStatistics, "FIRST", 10)
+    analyzed: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("ANALYZE"):
+            analyzed.append(statement.split('"')[1])
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        statistics = PlannerStatistics(quiet=["shopify_customers"])
+        batch = WriteResult(written={"shopify_customers": 5, "shopify_orders": 5})
+        for _ in range(8):  # 10, 20 and 40 rows are crossed
+            statistics.after(batch)
+        once = list(analyzed)
+        statistics.speak()  # the lane closed: upserts follow
+        for _ in range(8):  # customers at their next batch (45), orders at 80
+            statistics.after(batch)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+
+    assert once == ["shopify_customers", "shopify_orders", "shopify_orders", "shopify_orders"]
+    assert analyzed[len(once) :] == ["shopify_customers", "shopify_orders"]
+
+
 def test_the_interpreter_settings_come_back_after_an_import() -> None:
     before = gc.get_threshold()
     interval = sys.getswitchinterval()
