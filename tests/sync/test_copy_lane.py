@@ -141,14 +141,22 @@ def add_odd_records(shop: SandboxShop) -> None:
     )
 
 
+#: Batches prepared by a forked process (the default), or by the importing one.
+PREPARED_BY = pytest.mark.parametrize("forked", [True, False], ids=["forked", "in-process"])
+
+
+@PREPARED_BY
 def test_the_lane_stores_what_the_upserts_store(
     merchant: tuple[FlaskClient, int],
     sandbox: ShopifySandbox,
     shop: SandboxShop,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    forked: bool,
 ) -> None:
     web, workspace_id = merchant
     needs_postgresql()
+    monkeypatch.setitem(current_app.config, "LUMO_SYNC_LANE_PROCESS", forked)
     add_odd_records(shop)
     caplog.set_level(logging.INFO, logger=LANE)
 
@@ -158,7 +166,7 @@ def test_the_lane_stores_what_the_upserts_store(
     assert run is not None and run.status == "complete", run and run.error
     copied = snapshot(workspace_id)
     messages = lane_messages(caplog)
-    for key in ("customers", "orders", "line_items"):
+    for key in ("customers", "orders", "line_items", "abandoned_checkouts"):
         assert f"sync run {run.id}: {key} takes the COPY lane" in messages
     assert not [m for m in messages if "leaves the COPY lane" in m], messages
 
@@ -191,16 +199,20 @@ def test_a_resync_upserts(
     assert snapshot(workspace_id) == before
 
 
+@PREPARED_BY
 def test_a_row_stored_meanwhile_sends_the_batch_the_ordinary_way(
     connected: tuple[FlaskClient, int],
     shop: SandboxShop,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    forked: bool,
 ) -> None:
     """A webhook's newer order lands between the lane opening and its COPY: the unique key
     refuses the COPY, and the upserts keep the newer order."""
     _, workspace_id = connected
     needs_postgresql()
+    monkeypatch.setitem(current_app.config, "LUMO_SYNC_LANE_PROCESS", forked)
+    monkeypatch.setitem(current_app.config, "LUMO_SYNC_BATCH_SIZE", 7)  # several batches
     wipe(workspace_id)
     caplog.set_level(logging.INFO, logger=LANE)
     real = copy_lane.copy_text
