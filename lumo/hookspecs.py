@@ -107,7 +107,9 @@ def lumo_bulk_copy_plan(category: Category, context: MapContext) -> CopyPlan | N
     engine checks the plan against `lumo_map_record` on the first records of every import and
     on samples after, and goes back to the ordinary path if they ever disagree. Return `None`
     for categories that are not yours, or when `context.enabled` holds a property the plan
-    does not cover (the ordinary path then handles the whole category).
+    does not cover (the ordinary path then handles the whole category). `rows` (and the
+    mapper it is compared with) may run in a process forked for the import: it must not use
+    the database.
     """
 
 
