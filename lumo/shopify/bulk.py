@@ -380,10 +380,13 @@ def parse_bulk_lines(
             else:
                 roots_count += 1
                 if number is not None:
-                    roots.add(number)
-                    last_root = number
                     if waiting:
                         waiting.pop(number, None)
+                    try:
+                        roots.add(number)
+                    except OverflowError:  # past 64 bits: no Shopify id; the mapper decides
+                        number = None
+                    last_root = number
 
             yield BulkRecord(gid, number, parent_id, parent_gid, data)
     finally:

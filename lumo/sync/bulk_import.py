@@ -355,6 +355,10 @@ def _write_alongside(
         # within moments and never half-applies it.
         db.session.execute(text("SET LOCAL synchronous_commit = off"))
         if not isinstance(batch, LaneBatch):
+            if lane is not None:
+                # Prepared the ordinary way: the lane closed where the batch was prepared
+                # (another process may have logged why), so it is closed here too.
+                lane.close("closed while preparing", log=False)
             rows, rejected = batch
             result, refused = write_or_reject(rows, category.key, run_id)
             skipped.keep(rejected + refused)

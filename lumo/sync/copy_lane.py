@@ -147,12 +147,16 @@ class CopyLane:
     def is_open(self) -> bool:
         return self.closed_because is None
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str, *, log: bool = True) -> None:
         if self.closed_because is None:
             self.closed_because = reason
-            logger.info(
-                "sync run %s: %s leaves the COPY lane: %s", self.run_id, self.category.key, reason
-            )
+            if log:
+                logger.info(
+                    "sync run %s: %s leaves the COPY lane: %s",
+                    self.run_id,
+                    self.category.key,
+                    reason,
+                )
 
     def prepare(self, index: int, records: list[dict[str, Any]]) -> LaneBatch | None:
         """Turn a grouped batch into COPY text, or None if the lane is (or just got) closed.

@@ -19,6 +19,7 @@ the child is raised in the parent; a child that dies is reported as such.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import pickle
@@ -122,7 +123,7 @@ class ForkedBatches:
         """The ordinary path's rows for a refused lane batch, and for every batch after it."""
         if self._ordinary_from is None:
             self._ordinary_from = batch.index
-            self._outbox.send(("ordinary_from", batch.index))
+            self._tell(("ordinary_from", batch.index))
         while True:
             index, prepared = self._receive()
             if index == batch.index and not isinstance(prepared, LaneBatch):
@@ -156,8 +157,14 @@ class ForkedBatches:
         if kind == "done":
             self._total = index
             return None, None
-        self._outbox.send(("received", index))
+        self._tell(("received", index))
         return index, payload
+
+    def _tell(self, message: tuple[str, int]) -> None:
+        """Send the child a message, unless it has ended: what it sent before ending (an
+        error, at the latest) is still to be read."""
+        with contextlib.suppress(OSError):
+            self._outbox.send(message)
 
 
 class _Child:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
+import psycopg
 from psycopg import postgres
 from psycopg._copy_base import format_row_text
 from psycopg.adapt import AdaptersMap, Dumper, Transformer
@@ -509,13 +510,24 @@ class CopyText:
         ]
         self.transformer = Transformer(_UTC_INSTANTS)
 
-    def format(self, rows: Iterable[list[Any]]) -> bytes:
-        """The text of `rows` (lists, whose values are processed in place)."""
+    def format(self, rows: Sequence[list[Any]]) -> bytes:
+        """The text of `rows`. A text with a NUL character, which PostgreSQL cannot store,
+        is stored without it, as the upserts store it."""
+        try:
+            return self._format(rows)
+        except psycopg.DataError:
+            return self._format(
+                [[v.replace("\x00", "") if v.__class__ is str else v for v in r] for r in rows]
+            )
+
+    def _format(self, rows: Sequence[list[Any]]) -> bytes:
         out = bytearray()
         processors, transformer = self.processors, self.transformer
         for values in rows:
-            for i, fn in processors:
-                values[i] = fn(values[i])
+            if processors:
+                values = list(values)  # the rows stay as given, should they be formatted again
+                for i, fn in processors:
+                    values[i] = fn(values[i])
             format_row_text(values, transformer, out)
         return bytes(out)
 

@@ -150,6 +150,16 @@ def test_orphans_are_counted_not_held():
     assert [r.parent_id for r in records if r.parent_id] == [2, 1, 7, 3]
 
 
+def test_an_id_past_64_bits_is_left_to_the_mapper_not_fatal():
+    lines = [
+        b'{"id":"gid://shopify/Customer/99999999999999999999"}',
+        b'{"id":"gid://shopify/Customer/5"}',
+    ]
+    records = list(bulk.parse_bulk_lines(lines))
+    assert [r.id for r in records] == [None, 5]
+    assert records[0].typename == "Customer"
+
+
 def test_generated_shop_counts_match_its_stream(sandbox, make_client):
     big = sandbox.add_generated_shop(
         "big-shop.myshopify.com", customers=300, seed=11, materialize=False

@@ -761,3 +761,79 @@ def test_checkouts_take_the_lane_and_end_as_the_upserts_leave_them(
     stored, skipped = copied
     assert skipped == ["gid://shopify/AbandonedCheckout/251", "gid://shopify/AbandonedCheckout/5"]
     assert len(stored["shopify_abandoned_checkouts"]) == 298
+
+
+@pytest.mark.parametrize(
+    ("key", "lines"),
+    [
+        ("customers", [customer_line(n, firstName=f"Ann\x00{n}") for n in range(1, 30)]),
+        ("orders", [order_line(n, f"#{n}\x00") for n in range(1, 30)]),
+        (
+            "line_items",
+            [
+                line
+                for n in range(1, 30)
+                for line in (
+                    {"id": f"gid://shopify/Order/{n}", "updatedAt": "2025-01-01T00:00:00Z"},
+                    {
+                        "id": f"gid://shopify/LineItem/{n}",
+                        "title": "Tea\x00",
+                        "__parentId": f"gid://shopify/Order/{n}",
+                    },
+                )
+            ],
+        ),
+        ("abandoned_checkouts", checkout_lines(29)),
+    ],
+)
+def test_a_nul_in_a_text_is_dropped_as_the_upserts_drop_it(
+    connected: tuple[FlaskClient, int],
+    caplog: pytest.LogCaptureFixture,
+    key: str,
+    lines: list[dict[str, Any]],
+) -> None:
+    _, workspace_id = connected
+    needs_postgresql()
+    if key == "abandoned_checkouts":
+        lines = [dict(line) for line in lines]
+        lines[3]["abandonedCheckoutUrl"] = "https://s/checkouts/t\x00/recover?key=k"
+    caplog.set_level(logging.INFO, logger=LANE)
+
+    copied = imported(workspace_id, key, lines, lane=True)
+
+    assert any(f"{key} takes the COPY lane" in m for m in lane_messages(caplog))
+    assert not any("leaves the COPY lane" in m for m in lane_messages(caplog))
+    assert copied == imported(workspace_id, key, lines, lane=False)
+    assert "\x00" not in repr(copied) and not copied[1]
+
+
+def test_a_lane_closed_where_batches_are_prepared_brings_back_the_statistics(
+    connected: tuple[FlaskClient, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan disagrees with the mapper on a record past the first batches: the lane closes
+    in the preparing process, and the importing one analyzes the tables again for the
+    upserts that follow."""
+    from lumo.sync.bulk_import import PlannerStatistics
+
+    _, workspace_id = connected
+    needs_postgresql()
+    real = copy_lane._difference
+
+    def differs_on_35(rows: Any, pairs: Any, plan: Any) -> Any:
+        if pairs and pairs[0][1][0] == 35:
+            return "shopify_customers.first_name"
+        return real(rows, pairs, plan)
+
+    spoken: list[bool] = []
+    speak = PlannerStatistics.speak
+    monkeypatch.setattr(copy_lane, "_difference", differs_on_35)
+    monkeypatch.setattr(
+        PlannerStatistics, "speak", lambda self: spoken.append(True) or speak(self)
+    )
+    monkeypatch.setitem(current_app.config, "LUMO_SYNC_BATCH_SIZE", 5)
+
+    lines = [customer_line(n) for n in range(1, 100)]
+    copied = imported(workspace_id, "customers", lines, lane=True)
+
+    assert spoken == [True]
+    assert copied == imported(workspace_id, "customers", lines, lane=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,6 +95,7 @@ def test_an_error_in_the_child_is_raised_with_its_message(
         try:
             for batch in batches:
                 received.append(batch)
+                time.sleep(0.05)  # writing: the child fails and ends meanwhile
         finally:
             batches.close()
     assert len(received) == 3
@@ -108,7 +110,8 @@ def test_a_child_that_dies_is_reported() -> None:
     batches = ForkedBatches(grouped(10), dying, remap)
     with pytest.raises(RuntimeError, match="ended unexpectedly .exit code 9"):
         try:
-            list(batches)
+            for _ in batches:
+                time.sleep(0.05)  # writing: the child dies meanwhile
         finally:
             batches.close()
 
