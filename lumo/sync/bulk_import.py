@@ -39,7 +39,13 @@ from lumo.shopify.bulk import (
 from lumo.shopify.errors import BulkOperationBusyError, BulkOperationError
 from lumo.sync.copy_lane import CopyLane, LaneBatch, LaneRefused
 from lumo.sync.fields import BULK_CHILDREN
-from lumo.sync.lane_batches import ForkedBatches, InlineBatches, Ordinary, Prepared
+from lumo.sync.lane_batches import (
+    ForkedBatches,
+    InlineBatches,
+    Ordinary,
+    Preparation,
+    Prepared,
+)
 from lumo.sync.properties import map_context
 from lumo.sync.rejects import MAPPING_ERRORS, Rejection, Skipped, rejection, write_or_reject
 from lumo.sync.runs import extend_lock, now, record_progress, update_running
@@ -343,11 +349,12 @@ def _write_alongside(
 
     forked = lane is not None and bool(app.config.get("LUMO_SYNC_LANE_PROCESS", True))
     source: InlineBatches | ForkedBatches
+    work = Preparation(grouped, prepare, remap)
     if forked and ForkedBatches.available():
-        source = ForkedBatches(grouped, prepare, remap)
+        source = ForkedBatches(work)
     else:
         forked = False
-        source = InlineBatches(grouped, prepare, remap)
+        source = InlineBatches(work)
 
     def write_batch(batch: Prepared) -> WriteResult:
         # A batch lost to a crash is written again by the re-run, so waiting for each

@@ -25,6 +25,7 @@ import multiprocessing
 import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -49,26 +50,29 @@ KEPT_BATCHES = AHEAD + 2
 EXIT_WAIT = 10.0
 
 
+@dataclass(frozen=True)
+class Preparation:
+    """What a source of batches works from: the grouped records, how to prepare a batch, and
+    how to map one the ordinary way."""
+
+    grouped: Iterable[list[dict[str, Any]]]
+    prepare: Callable[[int, list[dict[str, Any]]], Prepared]
+    remap: Callable[[list[dict[str, Any]]], Ordinary]
+
+
 class InlineBatches:
     """Batches prepared in this process, one at a time as they are asked for."""
 
-    def __init__(
-        self,
-        grouped: Iterable[list[dict[str, Any]]],
-        prepare: Callable[[int, list[dict[str, Any]]], Prepared],
-        remap: Callable[[list[dict[str, Any]]], Ordinary],
-    ) -> None:
-        self.grouped = grouped
-        self.prepare = prepare
-        self.remap = remap
+    def __init__(self, work: Preparation) -> None:
+        self.work = work
 
     def __iter__(self) -> Iterator[Prepared]:
-        for index, records in enumerate(self.grouped):
-            yield self.prepare(index, records)
+        for index, records in enumerate(self.work.grouped):
+            yield self.work.prepare(index, records)
 
     def ordinary(self, batch: LaneBatch) -> Ordinary:
         assert batch.records is not None
-        return self.remap(batch.records)
+        return self.work.remap(batch.records)
 
     def close(self) -> None:
         """Nothing runs apart from the caller."""
@@ -80,16 +84,11 @@ class ForkedBatches:
     Iterate in one thread only, and call `ordinary` from that same thread.
     """
 
-    def __init__(
-        self,
-        grouped: Iterable[list[dict[str, Any]]],
-        prepare: Callable[[int, list[dict[str, Any]]], Prepared],
-        remap: Callable[[list[dict[str, Any]]], Ordinary],
-    ) -> None:
+    def __init__(self, work: Preparation) -> None:
         context = multiprocessing.get_context("fork")
         self._inbox, child_outbox = context.Pipe(duplex=False)
         child_inbox, self._outbox = context.Pipe(duplex=False)
-        child = _Child(grouped, prepare, remap, child_inbox, child_outbox)
+        child = _Child(work, child_inbox, child_outbox)
         # The child's copies of the parent's ends must close, or it never sees the parent's
         # end close.
         child.foreign = (self._inbox, self._outbox)
@@ -170,17 +169,10 @@ class ForkedBatches:
 class _Child:
     """The forked side: prepares every batch and answers the parent's requests."""
 
-    def __init__(
-        self,
-        grouped: Iterable[list[dict[str, Any]]],
-        prepare: Callable[[int, list[dict[str, Any]]], Prepared],
-        remap: Callable[[list[dict[str, Any]]], Ordinary],
-        inbox: Connection,
-        outbox: Connection,
-    ) -> None:
-        self.grouped = grouped
-        self.prepare = prepare
-        self.remap = remap
+    def __init__(self, work: Preparation, inbox: Connection, outbox: Connection) -> None:
+        self.prepare = work.prepare
+        self.remap = work.remap
+        self.grouped = work.grouped
         self.inbox = inbox
         self.outbox = outbox
         self.kept: deque[tuple[int, list[dict[str, Any]]]] = deque(maxlen=KEPT_BATCHES)

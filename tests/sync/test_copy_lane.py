@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,6 +92,25 @@ def an_order_without_its_items(shop: SandboxShop, caplog: pytest.LogCaptureFixtu
     db.session.commit()
     caplog.set_level(logging.INFO, logger=LANE)
     return next(n for n, r in shop.data.iter_records("orders") if r.get("line_items"))
+
+
+def sync_racing_the_guard(
+    workspace_id: int, order: int, webhook: Callable[[Any], None], monkeypatch: Any
+) -> SyncRun:
+    """Run an initial sync in which `webhook` writes, on its own connection, just before the
+    lane guards the batch holding `order`."""
+    real = CopyLane._guard
+
+    def racing(self: CopyLane, name: str, staged: bytes, numbers: list[int]) -> None:
+        if order in numbers:
+            with db.engine.begin() as other:
+                webhook(other)
+        real(self, name, staged, numbers)
+
+    monkeypatch.setattr(CopyLane, "_guard", racing)
+    run = start_initial_sync(workspace_id)
+    db.session.refresh(run)
+    return run
 
 
 def add_odd_records(shop: SandboxShop) -> None:
@@ -257,21 +276,13 @@ def test_a_newer_stored_order_keeps_its_line_items(
     batch, and the ordinary path leaves that order's items alone, as it always has."""
     _, workspace_id = connected
     target = an_order_without_its_items(shop, caplog)
-    real = CopyLane._guard
 
-    def webhook_first(self: CopyLane, name: str, staged: bytes, numbers: list[int]) -> None:
-        if target in numbers:
-            with db.engine.begin() as other:
-                other.execute(
-                    update(Order)
-                    .where(Order.shopify_id == target)
-                    .values(shopify_updated_at=NEWER)
-                )
-        real(self, name, staged, numbers)
+    def webhook(other: Any) -> None:
+        other.execute(
+            update(Order).where(Order.shopify_id == target).values(shopify_updated_at=NEWER)
+        )
 
-    monkeypatch.setattr(CopyLane, "_guard", webhook_first)
-    run = start_initial_sync(workspace_id)
-    db.session.refresh(run)
+    run = sync_racing_the_guard(workspace_id, target, webhook, monkeypatch)
 
     assert run.status == "complete", run.error
     assert any("newer than the export" in m for m in lane_messages(caplog))
@@ -609,26 +620,20 @@ def test_items_an_older_webhook_stored_meanwhile_are_replaced(
     has, just before the lane reached it: the export is newer, so the item goes."""
     _, workspace_id = connected
     target = an_order_without_its_items(shop, caplog)
-    real = CopyLane._guard
 
-    def late_webhook(self: CopyLane, name: str, staged: bytes, numbers: list[int]) -> None:
-        if target in numbers:
-            with db.engine.begin() as other:
-                older = update(Order).values(shopify_updated_at=datetime(2000, 1, 1, tzinfo=UTC))
-                other.execute(older.where(Order.shopify_id == target))
-                other.execute(
-                    OrderLineItem.__table__.insert().values(
-                        workspace_id=workspace_id,
-                        shopify_id=999_999_001,
-                        order_shopify_id=target,
-                        product_title="removed since",
-                    )
-                )
-        real(self, name, staged, numbers)
+    def late_webhook(other: Any) -> None:
+        older = update(Order).values(shopify_updated_at=datetime(2000, 1, 1, tzinfo=UTC))
+        other.execute(older.where(Order.shopify_id == target))
+        other.execute(
+            OrderLineItem.__table__.insert().values(
+                workspace_id=workspace_id,
+                shopify_id=999_999_001,
+                order_shopify_id=target,
+                product_title="removed since",
+            )
+        )
 
-    monkeypatch.setattr(CopyLane, "_guard", late_webhook)
-    run = start_initial_sync(workspace_id)
-    db.session.refresh(run)
+    run = sync_racing_the_guard(workspace_id, target, late_webhook, monkeypatch)
 
     assert run.status == "complete", run.error
     assert any("already hold children" in m for m in lane_messages(caplog))

@@ -12,7 +12,13 @@ import pytest
 
 from lumo.shopify.errors import TruncatedBulkResultError
 from lumo.sync.copy_lane import LaneBatch
-from lumo.sync.lane_batches import ForkedBatches, InlineBatches, Ordinary, Prepared
+from lumo.sync.lane_batches import (
+    ForkedBatches,
+    InlineBatches,
+    Ordinary,
+    Preparation,
+    Prepared,
+)
 
 pytestmark = pytest.mark.skipif(not ForkedBatches.available(), reason="needs os.fork")
 
@@ -39,7 +45,7 @@ def numbers(batch: Prepared) -> list[int]:
 
 @pytest.mark.parametrize("source", [ForkedBatches, InlineBatches])
 def test_every_batch_arrives_once_in_order(source: Any) -> None:
-    batches = source(grouped(50), prepare, remap)
+    batches = source(Preparation(grouped(50), prepare, remap))
     try:
         seen = [n for batch in batches for n in numbers(batch)]
     finally:
@@ -49,7 +55,7 @@ def test_every_batch_arrives_once_in_order(source: Any) -> None:
 
 @pytest.mark.parametrize("refused", [0, 7, 49])
 def test_a_refused_batch_and_every_later_one_come_the_ordinary_way(refused: int) -> None:
-    batches = ForkedBatches(grouped(50), prepare, remap)
+    batches = ForkedBatches(Preparation(grouped(50), prepare, remap))
     kinds, seen = [], []
     try:
         for batch in batches:
@@ -89,7 +95,7 @@ def test_an_error_in_the_child_is_raised_with_its_message(
             raise error
         return prepare(index, records)
 
-    batches = ForkedBatches(grouped(10), failing, remap)
+    batches = ForkedBatches(Preparation(grouped(10), failing, remap))
     received = []
     with pytest.raises(expected, match=str(error)):
         try:
@@ -107,7 +113,7 @@ def test_a_child_that_dies_is_reported() -> None:
             os._exit(9)
         return prepare(index, records)
 
-    batches = ForkedBatches(grouped(10), dying, remap)
+    batches = ForkedBatches(Preparation(grouped(10), dying, remap))
     with pytest.raises(RuntimeError, match="ended unexpectedly .exit code 9"):
         try:
             for _ in batches:
@@ -124,7 +130,7 @@ def test_the_childs_log_records_reach_the_parents_handlers(
         return prepare(index, records)
 
     caplog.set_level(logging.INFO, logger="lumo.sync.copy_lane")
-    batches = ForkedBatches(grouped(4), logging_prepare, remap)
+    batches = ForkedBatches(Preparation(grouped(4), logging_prepare, remap))
     try:
         list(batches)
     finally:
@@ -134,7 +140,7 @@ def test_the_childs_log_records_reach_the_parents_handlers(
 
 
 def test_closing_early_ends_the_child() -> None:
-    batches = ForkedBatches(grouped(10_000, size=100), prepare, remap)
+    batches = ForkedBatches(Preparation(grouped(10_000, size=100), prepare, remap))
     first = next(iter(batches))
     batches.close()
     assert numbers(first) == list(range(100))
