@@ -357,7 +357,13 @@ def parse_bulk_lines(
                 ) from error
             count += 1
 
-            gid = data.get("id")
+            try:
+                gid = data.get("id")
+            except AttributeError:
+                raise BulkOperationError(
+                    f"Line {stats.lines + count} of the bulk result is JSON but not an object "
+                    "(a record); the result is malformed. Start the sync again."
+                ) from None
             number = None
             if type(gid) is str and gid.startswith(GID_PREFIX):
                 try:

@@ -134,14 +134,21 @@ def write_rows(
 
 
 def _units(rows: Iterable[Row]) -> list[_Unit]:
+    """Each parent with the child rows that follow it and name it as their parent.
+
+    A child row naming another parent (a bulk line that came after its parent was written)
+    is a unit of its own: it must not share the fate of the parent it happens to follow.
+    """
     units: list[_Unit] = []
     replaced: dict[str, str] = {}
+    parent_id: Any = None
     children: list[Row] = []
     for row in rows:
-        if replaced and row.table in replaced:
+        if replaced and row.table in replaced and row.values.get(replaced[row.table]) == parent_id:
             children.append(row)
             continue
         replaced = row.replace_children
+        parent_id = row.values.get("shopify_id")
         children = []
         units.append(_Unit(row, children))
     return units

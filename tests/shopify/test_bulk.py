@@ -150,6 +150,13 @@ def test_orphans_are_counted_not_held():
     assert [r.parent_id for r in records if r.parent_id] == [2, 1, 7, 3]
 
 
+@pytest.mark.parametrize("line", [b"[1, 2]", b"null", b'"x"', b"5"])
+def test_a_line_that_is_not_an_object_fails_with_a_clear_error(line):
+    lines = [b'{"id":"gid://shopify/Customer/5"}', line]
+    with pytest.raises(BulkOperationError, match="Line 2 of the bulk result is JSON but not"):
+        list(bulk.parse_bulk_lines(lines))
+
+
 def test_an_id_past_64_bits_is_left_to_the_mapper_not_fatal():
     lines = [
         b'{"id":"gid://shopify/Customer/99999999999999999999"}',

@@ -842,3 +842,36 @@ def test_a_lane_closed_where_batches_are_prepared_brings_back_the_statistics(
 
     assert spoken == [True]
     assert copied == imported(workspace_id, "customers", lines, lane=False)
+
+
+@pytest.mark.parametrize("batch", [3, 4, 7])
+def test_a_late_line_item_is_kept_whatever_parent_it_follows(
+    connected: tuple[FlaskClient, int], monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """A late item of order 1 comes right before an older copy of order 3, which the upserts
+    leave alone: the item is still stored, by the upserts and by the lane, at any batch
+    size."""
+    _, workspace_id = connected
+    monkeypatch.setitem(current_app.config, "LUMO_SYNC_BATCH_SIZE", batch)
+
+    def order_with_items(number: int, updated: str, items: tuple[int, ...]) -> list[Any]:
+        parent = order_line(number, f"#{number}", updatedAt=updated)
+        return [
+            parent,
+            *({"id": f"gid://shopify/LineItem/{i}", "__parentId": parent["id"]} for i in items),
+        ]
+
+    lines = []
+    for number in range(1, 150):  # more than the parents grouping keeps open
+        lines += order_with_items(number, "2025-01-01T00:00:00Z", (number * 10, number * 10 + 1))
+    lines.append({"id": "gid://shopify/LineItem/12", "__parentId": "gid://shopify/Order/1"})
+    lines += order_with_items(3, "2020-01-01T00:00:00Z", (99999,))
+
+    results = [
+        imported(workspace_id, "line_items", lines, lane=lane)
+        for lane in ((False, True) if on_postgresql() else (False,))
+    ]
+
+    stored = {row[1] for row in results[0][0]["shopify_order_line_items"]}
+    assert 12 in stored and 99999 not in stored
+    assert all(result == results[0] for result in results)
