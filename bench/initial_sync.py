@@ -9,8 +9,10 @@
    batches (`lumo.sync.bulk_import.import_records`), exactly as an initial sync does.
 4. The rows it stored are dumped and `COPY`d into same-shaped tables (indexes included).
 
-Peak memory is the sync process's peak RSS (and its growth during the sync) at 10k customers
-and at `--customers`.
+Peak memory, at 10k customers and at `--customers`: the sync process's peak RSS (and its
+growth during the sync), the peak RSS of the process it forks to prepare the COPY lane's
+batches, and the two together as their summed PSS (pages they share counted once), sampled
+from outside every 0.1 s.
 
     .venv/bin/python bench/initial_sync.py --customers 100000
 """
@@ -18,6 +20,7 @@ and at `--customers`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import multiprocessing
@@ -28,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -154,6 +158,48 @@ def children_peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+class PssSampler:
+    """Samples the summed PSS of a process and its children from another process, so the
+    sampling costs the measured process nothing. PSS splits each shared page between the
+    processes that map it: the sum is what they take together."""
+
+    INTERVAL = 0.1
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            pids = [self.pid, *self._children()]
+            self.peak_kb = max(self.peak_kb, sum(self._pss_kb(pid) for pid in pids))
+
+    def _children(self) -> list[str]:
+        found: list[str] = []
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{self.pid}/task"):
+                with contextlib.suppress(OSError):
+                    found += Path(f"/proc/{self.pid}/task/{task}/children").read_text().split()
+        return found
+
+    @staticmethod
+    def _pss_kb(pid: int | str) -> int:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+        return 0
+
+
 def _sync_child(
     database_url: str, base_url: str, objects: dict[str, int], batch: int, pipe: Any
 ) -> None:
@@ -223,7 +269,9 @@ def sync_once(database_url: str, base_url: str, objects: dict[str, int], batch: 
         target=_sync_child, args=(database_url, base_url, objects, batch, child)
     )
     process.start()
+    sampler = PssSampler(process.pid)
     result = parent.recv()
+    result["combined_peak_pss_mb"] = sampler.stop()
     process.join(timeout=60)
     return result
 
@@ -345,7 +393,9 @@ def main() -> None:
         f"(growth {small['peak_rss_growth_mb']:.1f} MB), {result['peak_rss_mb']:.0f} MB at "
         f"{args.customers} (growth {result['peak_rss_growth_mb']:.1f} MB); the process "
         f"preparing batches: {small['preparer_peak_rss_mb']:.0f} MB at {small_n}, "
-        f"{result['preparer_peak_rss_mb']:.0f} MB at {args.customers}"
+        f"{result['preparer_peak_rss_mb']:.0f} MB at {args.customers}; both together (summed "
+        f"PSS): {small['combined_peak_pss_mb']:.0f} MB at {small_n}, "
+        f"{result['combined_peak_pss_mb']:.0f} MB at {args.customers}"
     )
     print(
         json.dumps(

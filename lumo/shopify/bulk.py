@@ -4,10 +4,9 @@ Choice when another bulk query is already running: `run_bulk_query` waits for th
 finish and then starts ours (`wait_if_busy=True`, the default), or raises
 `BulkOperationBusyError` at once (`wait_if_busy=False`).
 
-Orphan detection keeps the numeric ids of top-level records seen so far in an `array('q')`
-(8 bytes each) while they arrive in ascending order, as Shopify writes them, and falls back to
-a set if they do not; children whose parent has not been seen yet wait in a small dict of
-counts. Memory grows with the number of top-level records only, never with the file.
+Orphan detection (children whose parent line never comes) keeps the ids of the latest
+top-level records in a window of fixed size (see `_SeenIds`); children whose parent has not
+been seen yet wait in a small dict of counts. Memory stays flat, however big the file.
 """
 
 from __future__ import annotations
@@ -87,13 +86,15 @@ class BulkOperation:
 
 @dataclass(slots=True)
 class BulkRecord:
-    """One JSONL line: the parsed object plus its ids and (numeric) parent id."""
+    """One JSONL line: the parsed object plus its ids, (numeric) parent id and its length."""
 
     gid: str | None
     id: int | None
     parent_id: int | None
     parent_gid: str | None
     data: dict[str, Any]
+    #: Bytes of the line, so batches can be bounded by size as well as by count.
+    size: int = 0
 
     @property
     def typename(self) -> str | None:
@@ -394,7 +395,7 @@ def parse_bulk_lines(
                         number = None
                     last_root = number
 
-            yield BulkRecord(gid, number, parent_id, parent_gid, data)
+            yield BulkRecord(gid, number, parent_id, parent_gid, data, len(raw))
     finally:
         stats.lines += count
         stats.roots += roots_count
@@ -406,16 +407,21 @@ def parse_bulk_lines(
 
 
 class _SeenIds:
-    """Ids of top-level records, compact while they ascend (as Shopify writes them), else a set.
+    """The ids of the latest top-level records, to tell a late child from an orphan.
 
-    Ascending ids are kept as 4-byte offsets from a per-block 8-byte base, half the memory
-    of plain 64-bit ids: a 1M-customer store has about 3M orders, and this is the one thing
-    the reader keeps for the whole file.
+    Shopify writes a child after its parent, mostly right after it, so only recent parents
+    matter: ids that ascend (as Shopify writes them) are kept as 4-byte offsets from a
+    per-block 8-byte base, and only the last `BLOCKS` blocks of them. A child whose parent
+    id is older than that window is taken as seen, so memory stays the same however big the
+    store. Ids that do not ascend go to a set of at most `SET_LIMIT`; past that, every id is
+    taken as seen and orphans are no longer counted.
     """
 
-    __slots__ = ("_bases", "_starts", "_offsets", "_set", "_last")
+    __slots__ = ("_bases", "_starts", "_offsets", "_set", "_last", "_window_floor", "_all")
 
     BLOCK = 1 << 16
+    BLOCKS = 16
+    SET_LIMIT = 1 << 16
     MAX_OFFSET = 0xFFFFFFFF
 
     def __init__(self) -> None:
@@ -424,8 +430,12 @@ class _SeenIds:
         self._offsets: array[int] = array("I")
         self._set: set[int] | None = None
         self._last = -1
+        self._window_floor: int | None = None  # ids below it were seen and let go
+        self._all = False  # too many unordered ids to keep: every id counts as seen
 
     def add(self, number: int) -> None:
+        if self._all:
+            return
         if self._set is None:
             if number > self._last:
                 if (
@@ -433,14 +443,35 @@ class _SeenIds:
                     or number - self._bases[-1] > self.MAX_OFFSET
                     or len(self._offsets) - self._starts[-1] >= self.BLOCK
                 ):
-                    self._bases.append(number)
-                    self._starts.append(len(self._offsets))
+                    self._new_block(number)
                 self._offsets.append(number - self._bases[-1])
                 self._last = number
                 return
+            if len(self._offsets) >= self.SET_LIMIT or self._window_floor is not None:
+                self._let_go_of_order()
+                return
             self._set = set(self._ascending())
             self._bases, self._starts, self._offsets = array("q"), array("q"), array("I")
+        if len(self._set) >= self.SET_LIMIT:
+            self._let_go_of_order()
+            return
         self._set.add(number)
+
+    def _new_block(self, base: int) -> None:
+        if len(self._bases) >= self.BLOCKS:  # the oldest block leaves the window
+            dropped = self._starts[1]
+            del self._offsets[:dropped]
+            del self._bases[0]
+            self._starts = array("q", (start - dropped for start in self._starts[1:]))
+            self._window_floor = self._bases[0]
+        self._bases.append(base)
+        self._starts.append(len(self._offsets))
+
+    def _let_go_of_order(self) -> None:
+        logger.info("bulk result: top-level ids out of order; orphans are no longer counted")
+        self._all = True
+        self._set = None
+        self._bases, self._starts, self._offsets = array("q"), array("q"), array("I")
 
     def _ascending(self) -> Iterator[int]:
         ends = [*self._starts[1:], len(self._offsets)]
@@ -449,12 +480,14 @@ class _SeenIds:
                 yield base + self._offsets[position]
 
     def __contains__(self, number: object) -> bool:
-        if number == self._last:
+        if number == self._last or self._all:
             return True
         if self._set is not None:
             return number in self._set
         if not isinstance(number, int):
             return False
+        if self._window_floor is not None and number < self._window_floor:
+            return True
         block = bisect_right(self._bases, number) - 1
         if block < 0:
             return False

@@ -63,6 +63,13 @@ WRITE_AHEAD = 2
 #: How many times `LUMO_SYNC_BATCH_SIZE` records the COPY lane writes per batch.
 LANE_BATCH_FACTOR = 2
 
+#: The JSON bytes per record an ordinary batch is sized for. Its records stay in memory as
+#: mapped rows until written (several batches at once), so a batch of big records (products
+#: with long descriptions and hundreds of variants) ends early: memory follows the bytes
+#: read, not the record count. Customer and order lines are smaller and fill batches by
+#: count. The lane's batches are COPY text and need no such bound.
+ORDINARY_RECORD_BYTES = 256
+
 #: Child tables swept with their parent: (child table, parent column, parent table).
 CHILD_TABLES = (
     ("shopify_order_line_items", "order_shopify_id", "shopify_orders"),
@@ -76,9 +83,12 @@ NO_CHILDREN: tuple[dict[str, Any], ...] = ()
 
 
 def group_records(
-    records: Iterable[BulkRecord], batch_size: int
+    records: Iterable[BulkRecord], batch_size: int, max_bytes: int | None = None
 ) -> Iterator[list[dict[str, Any]]]:
     """Batches of parent records with their child lines under `__children`.
+
+    A batch ends at `batch_size` parents or, with `max_bytes`, once the lines read for it
+    (children included) reach that many bytes, whichever comes first.
 
     Children that arrive before their parent wait for it; children whose parent was already
     written (or never came) are yielded on their own, still carrying `__parentId`. A parent
@@ -89,8 +99,11 @@ def group_records(
     open_parents: dict[int, dict[str, Any]] = {}
     waiting: dict[int, list[dict[str, Any]]] = {}
     batch: list[dict[str, Any]] = []
+    limit = max_bytes if max_bytes is not None else sys.maxsize
+    read = 0  # bytes of the lines read since the last batch
 
     for record in records:
+        read += record.size
         data = record.data
         parent_id = record.parent_id
         if parent_id is None:
@@ -107,9 +120,10 @@ def group_records(
                 opened.append(number)
                 if len(opened) > OPEN_WINDOW:
                     batch.append(open_parents.pop(opened.popleft()))
-            if len(batch) >= batch_size:
+            if batch and (len(batch) >= batch_size or read >= limit):
                 yield batch
                 batch = []
+                read = 0
             continue
         data["__parentId"] = record.parent_gid
         parent = open_parents.get(parent_id)
@@ -211,14 +225,16 @@ def import_records(
     if db.session.get_bind().dialect.name == "postgresql":
         lane = CopyLane.open(category, context, run.id)
         # Each COPY and commit has a fixed cost that the lane's cheap rows make stand out.
-        factor = LANE_BATCH_FACTOR if lane is not None else 1
-        grouped = group_records(records, batch_size * factor)
+        if lane is not None:
+            grouped = group_records(records, batch_size * LANE_BATCH_FACTOR)
+        else:
+            grouped = group_records(records, batch_size, batch_size * ORDINARY_RECORD_BYTES)
         with streaming_settings():
             done = _write_alongside(run, category, context, grouped, lane, skipped, on_batch)
         db.session.expire(run)
     else:
         done = 0
-        grouped = group_records(records, batch_size)
+        grouped = group_records(records, batch_size, batch_size * ORDINARY_RECORD_BYTES)
         for rows, rejected in (_mapped(category, batch, context) for batch in grouped):
             result, refused = write_or_reject(rows, category.key, run.id)
             skipped.keep(rejected + refused)

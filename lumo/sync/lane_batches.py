@@ -9,7 +9,7 @@ Both sources yield, in export order, either a `LaneBatch` or the ordinary path's
 `(rows, rejections)`. When the writer refuses a lane batch it asks the source for the same
 records the ordinary way (`ordinary`): the forked source then has the child map that batch
 again, and every later one, the ordinary way; batches it had already sent as COPY text are
-dropped. The child keeps the last few batches' records for that.
+dropped. The child keeps the last few batches' records for that, as compact JSON.
 
 The child touches no database connection and no socket of its parent's, apart from what the
 record stream itself reads (a download the parent does not use meanwhile). Its log records
@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+import orjson
+
 from lumo.mapping import Row
 from lumo.sync.copy_lane import LaneBatch
 from lumo.sync.rejects import Rejection
@@ -43,7 +45,8 @@ Prepared = LaneBatch | Ordinary
 AHEAD = 3
 
 #: Batches whose records the child keeps should the parent refuse one: the one the parent
-#: writes, the one in the pipe and the one being prepared.
+#: writes, the one in the pipe and the one being prepared. They are kept as JSON (see
+#: `_Kept`).
 KEPT_BATCHES = AHEAD + 2
 
 #: Seconds the parent waits for a finished child to exit before ending it.
@@ -175,7 +178,7 @@ class _Child:
         self.grouped = work.grouped
         self.inbox = inbox
         self.outbox = outbox
-        self.kept: deque[tuple[int, list[dict[str, Any]]]] = deque(maxlen=KEPT_BATCHES)
+        self.kept: deque[_Kept] = deque(maxlen=KEPT_BATCHES)
         self.ordinary_from: int | None = None
         self.received = 0  # batches the parent has received
         self.sent = 0
@@ -188,23 +191,27 @@ class _Child:
         _forward_logs(self.outbox)
         try:
             for index, records in enumerate(self.grouped):
-                self.kept.append((index, records))
+                kept = _Kept.of(index, records)
+                self.kept.append(kept)
                 if self.ordinary_from is None:
                     prepared = self.prepare(index, records)
                 else:
                     prepared = self.remap(records)
+                # From here the batch's records live only as JSON, while the next batch is
+                # read and grouped.
+                del records
+                if isinstance(prepared, LaneBatch):
+                    prepared.records = None  # the parent asks again if it needs them
                 while index >= self.received + AHEAD:
                     if not self._obey(wait=True):
                         return
                 if not self._obey(wait=False):
                     return
-                if isinstance(prepared, LaneBatch):
-                    if self.ordinary_from is not None:  # refused while this one was prepared
-                        prepared = self.remap(records)
-                    else:
-                        prepared.records = None  # the parent asks again if it needs them
+                if isinstance(prepared, LaneBatch) and self.ordinary_from is not None:
+                    prepared = self.remap(kept.records())  # refused while this one waited
                 self.outbox.send(("batch", index, prepared))
                 self.sent = index + 1
+                del prepared
             self.finished = True
             self.outbox.send(("done", self.sent, None))
             while self._obey(wait=True):
@@ -231,13 +238,36 @@ class _Child:
     def _go_ordinary(self, first: int) -> None:
         """Send batch `first` and the later ones already sent again, the ordinary way."""
         self.ordinary_from = first
-        again = [(i, records) for i, records in self.kept if first <= i < self.sent]
-        if not again or again[0][0] != first:
+        again = [kept for kept in self.kept if first <= kept.index < self.sent]
+        if not again or again[0].index != first:
             raise RuntimeError(f"Batch {first} is no longer kept; start the sync again.")
-        for index, records in again:
-            self.outbox.send(("batch", index, self.remap(records)))
+        for kept in again:
+            self.outbox.send(("batch", kept.index, self.remap(kept.records())))
         if self.finished:
             self.outbox.send(("done", self.sent, None))
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A sent batch's records, kept for a refusal as compact JSON: as objects they take about
+    five times the memory, and the child keeps several batches. Records JSON cannot hold
+    exactly (an integer past 64 bits) are kept as they are."""
+
+    index: int
+    packed: bytes | list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, index: int, records: list[dict[str, Any]]) -> _Kept:
+        try:
+            return cls(index, orjson.dumps(records))
+        except TypeError:
+            return cls(index, records)
+
+    def records(self) -> list[dict[str, Any]]:
+        if isinstance(self.packed, bytes):
+            records: list[dict[str, Any]] = orjson.loads(self.packed)
+            return records
+        return self.packed
 
 
 class _Forwarder(logging.Handler):

@@ -150,6 +150,23 @@ def test_orphans_are_counted_not_held():
     assert [r.parent_id for r in records if r.parent_id] == [2, 1, 7, 3]
 
 
+def test_orphans_are_counted_in_the_window_of_recent_parents(monkeypatch):
+    monkeypatch.setattr(bulk._SeenIds, "BLOCK", 4)
+    monkeypatch.setattr(bulk._SeenIds, "BLOCKS", 2)
+    orders = [b'{"id":"gid://shopify/Order/%d"}' % n for n in range(10, 30)]
+    late = [
+        b'{"id":"gid://shopify/LineItem/1","__parentId":"gid://shopify/Order/27"}',  # in it
+        b'{"id":"gid://shopify/LineItem/2","__parentId":"gid://shopify/Order/11"}',  # older
+        b'{"id":"gid://shopify/LineItem/3","__parentId":"gid://shopify/Order/26"}',
+        b'{"id":"gid://shopify/LineItem/4","__parentId":"gid://shopify/Order/99"}',  # never
+    ]
+    stats = bulk.BulkReadStats()
+    records = list(bulk.parse_bulk_lines([*orders, *late], stats=stats))
+
+    assert len(records) == 24
+    assert stats.orphans == 1
+
+
 @pytest.mark.parametrize("line", [b"[1, 2]", b"null", b'"x"', b"5"])
 def test_a_line_that_is_not_an_object_fails_with_a_clear_error(line):
     lines = [b'{"id":"gid://shopify/Customer/5"}', line]

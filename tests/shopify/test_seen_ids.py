@@ -1,4 +1,4 @@
-"""The bulk reader's memory of parent ids: exact membership however the ids arrive."""
+"""The bulk reader's memory of parent ids: exact within its window, and bounded."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def test_membership_is_exact_across_blocks_and_big_gaps(
     order: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_SeenIds, "BLOCK", 8)  # many blocks from few ids
+    monkeypatch.setattr(_SeenIds, "BLOCKS", 1000)  # all of them in the window
     rng = random.Random(7)
     numbers = sorted(rng.sample(range(5_000_000_000_000, 5_000_000_100_000), 300))
     numbers += [n + (1 << 33) for n in numbers[-20:]]  # gaps past a 4-byte offset
@@ -40,3 +41,32 @@ def test_ascending_ids_take_four_bytes_each() -> None:
 
     assert seen._set is None
     assert seen._offsets.itemsize == 4 and len(seen._offsets) == 100_000
+
+
+def test_ids_older_than_the_window_are_let_go_and_taken_as_seen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_SeenIds, "BLOCK", 8)
+    monkeypatch.setattr(_SeenIds, "BLOCKS", 4)
+    numbers = list(range(1_000, 1_000 + 3 * 100, 3))  # 100 ids, 13 blocks of 8
+
+    seen = filled(numbers)
+
+    assert len(seen._offsets) <= 8 * 4 and len(seen._bases) == 4
+    window = numbers[-len(seen._offsets) :]
+    assert all(number in seen for number in numbers)  # the older ones taken as seen
+    assert not any(number + 1 in seen for number in window)  # the window stays exact
+    assert numbers[-1] + 3 not in seen
+
+
+def test_unordered_ids_past_the_limit_stop_the_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_SeenIds, "SET_LIMIT", 50)
+    numbers = list(range(100, 0, -1))  # descending: a set from the second id on
+
+    seen = filled(numbers[:40])
+    assert seen._set is not None and 500 not in seen
+
+    for number in numbers[40:]:
+        seen.add(number)
+    assert seen._set is None and len(seen._offsets) == 0
+    assert 500 in seen  # no longer told apart: nothing is counted as an orphan

@@ -71,6 +71,37 @@ def test_a_refused_batch_and_every_later_one_come_the_ordinary_way(refused: int)
     assert kinds == [True] * refused + [False] * (50 - refused)
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"text": '日本語 \u2028 "quoted"', "price": 12.5, "none": None},
+        {"big": 1 << 70},  # past what JSON keeps exactly: kept as objects instead
+    ],
+)
+def test_records_sent_again_after_a_refusal_are_the_ones_prepared(extra: dict[str, Any]) -> None:
+    def records(count: int) -> Iterator[list[dict[str, Any]]]:
+        for batch in grouped(count):
+            yield [{**record, **extra} for record in batch]
+
+    def remap_whole(batch: list[dict[str, Any]]) -> Ordinary:
+        return batch, []  # type: ignore[return-value]
+
+    batches = ForkedBatches(Preparation(records(6), prepare, remap_whole))
+    again: list[dict[str, Any]] = []
+    try:
+        for batch in batches:
+            if isinstance(batch, LaneBatch) and batch.index == 2:
+                batch = batches.ordinary(batch)
+            if not isinstance(batch, LaneBatch):
+                again += batch[0]  # type: ignore[arg-type]
+    finally:
+        batches.close()
+
+    assert again == [record for batch in records(6) for record in batch][6:]
+    kinds = {key: type(value) for key, value in extra.items()}
+    assert all(type(record[key]) is kind for record in again for key, kind in kinds.items())
+
+
 class Unpicklable(Exception):
     def __init__(self, message: str, *, needed: object) -> None:
         super().__init__(message)

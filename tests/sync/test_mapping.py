@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 
 from lumo.app import plugin_manager
+from lumo.extensions import db
 from lumo.mapping import MapContext, RecordShape, Row
 from lumo.sandbox.shopify_server import SandboxShop, ShopifySandbox
 from lumo.shopify import ShopifyClient
@@ -17,6 +18,7 @@ from lumo.shopify.bulk import (
     run_bulk_query,
     wait_for_bulk_operation,
 )
+from lumo.sync import bulk_import
 from lumo.sync.bulk_import import group_records, map_records
 from lumo.sync.fields import tag_list
 
@@ -173,3 +175,59 @@ def test_grouping_keeps_every_parent_even_when_an_id_repeats_or_is_missing() -> 
         ["gid://shopify/LineItem/11"],
         ["gid://shopify/LineItem/12"],
     ]
+
+
+def test_a_batch_also_ends_once_its_lines_reach_the_byte_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulk_import, "OPEN_WINDOW", 1)
+
+    def line(number: int, parent: int | None = None) -> BulkRecord:
+        gid = f"gid://shopify/{'Variant' if parent else 'Product'}/{number}"
+        parent_gid = f"gid://shopify/Product/{parent}" if parent else None
+        return BulkRecord(gid, number, parent, parent_gid, {"id": gid}, size=100)
+
+    records = [line(1), line(10, 1), line(11, 1), line(2), line(3), line(4), line(5)]
+
+    def shapes(**bound: int) -> list[list[int]]:
+        batches = group_records(iter(records), 10, **bound)
+        return [[len(r["__children"]) for r in batch] for batch in batches]
+
+    assert shapes() == [[2, 0, 0, 0, 0]]
+    # A product's variants count toward its batch's bytes.
+    assert shapes(max_bytes=250) == [[2], [0, 0, 0], [0]]
+
+
+def test_big_records_come_in_smaller_batches_on_the_ordinary_path(
+    sync_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lumo.shopify.bulk import parse_bulk_lines
+    from lumo.sync.properties import map_context
+    from lumo.sync.runs import begin_run
+    from lumo.workspaces import create_workspace
+
+    monkeypatch.setitem(sync_app.config, "LUMO_SYNC_COPY_LANE", False)
+    sync_app.config["LUMO_SYNC_BATCH_SIZE"] = 50  # a bound of 50 * 256 bytes
+    workspace = create_workspace("Big records")
+    db.session.commit()
+    category = plugin_manager(sync_app).category("customers")
+    padding = "x" * 1000
+    lines = [
+        f'{{"id":"gid://shopify/Customer/{n}","note":"{padding}",'
+        f'"updatedAt":"2026-01-01T00:00:00Z"}}'
+        for n in range(1, 301)
+    ]
+    written: list[int] = []
+
+    bulk_import.import_records(
+        begin_run(workspace.id, "initial"),
+        category,
+        parse_bulk_lines(lines),
+        map_context(workspace.id, category),
+        sweep=False,
+        on_batch=written.append,
+    )
+
+    sizes = [b - a for a, b in zip([0, *written], written, strict=False)]
+    assert written[-1] == 300
+    assert len(sizes) > 300 // 50 + 2 and min(sizes) <= 13
