@@ -199,7 +199,13 @@ SETTINGS: tuple[Setting, ...] = (
         "largest request body Lumo reads (webhooks, forms); bigger ones get HTTP 413",
         _positive_int,
     ),
-    Setting("LUMO_SYNC_BATCH_SIZE", "2000", "rows written per database batch", _positive_int),
+    Setting(
+        "LUMO_SYNC_BATCH_SIZE",
+        "2000",
+        "records written per database batch (fewer when they are big: an upserted batch also "
+        "ends at 256 bytes of JSON per record)",
+        _positive_int,
+    ),
     Setting(
         "LUMO_SYNC_COPY_LANE",
         "1",

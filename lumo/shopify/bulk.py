@@ -459,11 +459,11 @@ class _SeenIds:
 
     def _new_block(self, base: int) -> None:
         if len(self._bases) >= self.BLOCKS:  # the oldest block leaves the window
-            dropped = self._starts[1]
+            dropped = self._starts[1] if len(self._starts) > 1 else len(self._offsets)
             del self._offsets[:dropped]
             del self._bases[0]
             self._starts = array("q", (start - dropped for start in self._starts[1:]))
-            self._window_floor = self._bases[0]
+            self._window_floor = self._bases[0] if self._bases else base
         self._bases.append(base)
         self._starts.append(len(self._offsets))
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from lumo.extensions import db
 from lumo.models import Customer, CustomerTag, Order, OrderLineItem, ShopifyConnection, SyncRun
 from lumo.sandbox.shopify_server import SandboxShop, ShopifySandbox
-from lumo.sync import rejects
+from lumo.sync import bulk_import, rejects
 from lumo.sync.runs import SyncAlreadyRunning, begin_run
 from lumo.sync.service import start_initial_sync, start_reconcile, start_resync
 from lumo.sync.status import integration_status
@@ -76,6 +76,7 @@ def test_sync_that_dies_part_way_reruns_without_duplicates(
 
     monkeypatch.setattr(rejects, "write_rows", dying)
     monkeypatch.setitem(current_app.config, "LUMO_SYNC_BATCH_SIZE", 10)
+    monkeypatch.setattr(bulk_import, "ORDINARY_RECORD_BYTES", 1 << 20)  # ten orders a batch
     # The upsert path; tests/sync/test_copy_lane.py kills the COPY lane the same way.
     monkeypatch.setitem(current_app.config, "LUMO_SYNC_COPY_LANE", False)
     failed = start_initial_sync(workspace_id)
