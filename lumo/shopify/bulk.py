@@ -411,25 +411,28 @@ class _SeenIds:
 
     Shopify writes a child after its parent, mostly right after it, so only recent parents
     matter: ids that ascend (as Shopify writes them) are kept as 4-byte offsets from a
-    per-block 8-byte base, and only the last `BLOCKS` blocks of them. A child whose parent
-    id is older than that window is taken as seen, so memory stays the same however big the
-    store. Ids that do not ascend go to a set of at most `SET_LIMIT`; past that, every id is
-    taken as seen and orphans are no longer counted.
+    per-block 8-byte base, and only the last `WINDOW` of them (at least half as many after
+    the oldest are let go). A child whose parent id is older than that window is taken as
+    seen, so memory stays the same however big the store. An id seen again is ignored. Ids
+    that do not ascend go to a set of at most `SET_LIMIT`; past that, every id is taken as
+    seen and orphans are no longer counted.
     """
 
     __slots__ = ("_bases", "_starts", "_offsets", "_set", "_last", "_window_floor", "_all")
 
     BLOCK = 1 << 16
-    BLOCKS = 16
+    WINDOW = 1 << 20
     SET_LIMIT = 1 << 16
     MAX_OFFSET = 0xFFFFFFFF
+    #: Below any 64-bit id, so the first id always ascends.
+    NOTHING = -(1 << 63) - 1
 
     def __init__(self) -> None:
         self._bases: array[int] = array("q")
         self._starts: array[int] = array("q")
         self._offsets: array[int] = array("I")
         self._set: set[int] | None = None
-        self._last = -1
+        self._last = self.NOTHING
         self._window_floor: int | None = None  # ids below it were seen and let go
         self._all = False  # too many unordered ids to keep: every id counts as seen
 
@@ -447,6 +450,8 @@ class _SeenIds:
                 self._offsets.append(number - self._bases[-1])
                 self._last = number
                 return
+            if number in self:  # a record exported twice breaks no order
+                return
             if len(self._offsets) >= self.SET_LIMIT or self._window_floor is not None:
                 self._let_go_of_order()
                 return
@@ -458,14 +463,23 @@ class _SeenIds:
         self._set.add(number)
 
     def _new_block(self, base: int) -> None:
-        if len(self._bases) >= self.BLOCKS:  # the oldest block leaves the window
-            dropped = self._starts[1] if len(self._starts) > 1 else len(self._offsets)
-            del self._offsets[:dropped]
-            del self._bases[0]
-            self._starts = array("q", (start - dropped for start in self._starts[1:]))
-            self._window_floor = self._bases[0] if self._bases else base
+        if len(self._offsets) >= self.WINDOW:
+            self._forget_older_half()
         self._bases.append(base)
         self._starts.append(len(self._offsets))
+
+    def _forget_older_half(self) -> None:
+        """Let go of the blocks holding the older half of the window, all at once (sparse ids
+        make a block per id; dropping them one by one would move the window each time)."""
+        keep_from = bisect_left(self._starts, len(self._offsets) // 2)
+        keep_from = max(1, keep_from)
+        dropped = self._starts[keep_from] if keep_from < len(self._starts) else len(self._offsets)
+        self._window_floor = (
+            self._bases[keep_from] if keep_from < len(self._bases) else self._last + 1
+        )
+        del self._offsets[:dropped]
+        self._bases = self._bases[keep_from:]
+        self._starts = array("q", (start - dropped for start in self._starts[keep_from:]))
 
     def _let_go_of_order(self) -> None:
         logger.info("bulk result: top-level ids out of order; orphans are no longer counted")
@@ -474,6 +488,8 @@ class _SeenIds:
         self._bases, self._starts, self._offsets = array("q"), array("q"), array("I")
 
     def _ascending(self) -> Iterator[int]:
+        if not self._bases:
+            return
         ends = [*self._starts[1:], len(self._offsets)]
         for base, start, end in zip(self._bases, self._starts, ends, strict=True):
             for position in range(start, end):

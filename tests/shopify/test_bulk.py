@@ -152,7 +152,7 @@ def test_orphans_are_counted_not_held():
 
 def test_orphans_are_counted_in_the_window_of_recent_parents(monkeypatch):
     monkeypatch.setattr(bulk._SeenIds, "BLOCK", 4)
-    monkeypatch.setattr(bulk._SeenIds, "BLOCKS", 2)
+    monkeypatch.setattr(bulk._SeenIds, "WINDOW", 8)
     orders = [b'{"id":"gid://shopify/Order/%d"}' % n for n in range(10, 30)]
     late = [
         b'{"id":"gid://shopify/LineItem/1","__parentId":"gid://shopify/Order/27"}',  # in it
