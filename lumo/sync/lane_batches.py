@@ -250,8 +250,12 @@ class _Child:
 @dataclass(frozen=True)
 class _Kept:
     """A sent batch's records, kept for a refusal as compact JSON: as objects they take about
-    five times the memory, and the child keeps several batches. Records JSON cannot hold
-    exactly (an integer past 64 bits) are kept as they are."""
+    five times the memory, and the child keeps several batches.
+
+    The records were read from JSON, so JSON holds them again as they were (a parent's empty
+    tuple of children comes back as an empty list). A batch with a value JSON cannot hold (an
+    integer past 64 bits) is kept as objects.
+    """
 
     index: int
     packed: bytes | list[dict[str, Any]]
