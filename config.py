@@ -95,7 +95,10 @@ def _api_version(value: str) -> str:
 
 
 def _positive_int(value: str) -> int:
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
     if number <= 0:
         raise ValueError("use a whole number above zero")
     return number
@@ -202,8 +205,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LUMO_SYNC_BATCH_SIZE",
         "2000",
-        "records written per database batch (fewer when they are big: an upserted batch also "
-        "ends at 256 bytes of JSON per record)",
+        "records per database batch; an upserted batch also ends at this many times 256 bytes "
+        "of JSON (512 KB at 2000), so big records such as products come in smaller batches; "
+        "the PostgreSQL COPY lane writes twice as many per batch",
         _positive_int,
     ),
     Setting(

@@ -14,6 +14,9 @@ growth during the sync), the peak RSS of the process it forks to prepare the COP
 batches, and the two together as their summed PSS (pages they share counted once), sampled
 from outside every 0.1 s.
 
+PostgreSQL is reached at `LUMO_BENCH_POSTGRES_URL` (default: postgres@127.0.0.1:5432), where
+the bench creates its own database and drops it afterwards.
+
     .venv/bin/python bench/initial_sync.py --customers 100000
 """
 
@@ -43,7 +46,10 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+#: The PostgreSQL server the bench creates (and drops) its own database on.
+ADMIN_URL = os.environ.get(
+    "LUMO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 SECRET = "bench-secret"
 SHOP = "bench.myshopify.com"
 TABLES = (
@@ -353,10 +359,46 @@ def measure(customers: int, batch: int, keep: Path | None) -> tuple[dict[str, An
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def memory_line(customers: int, measured: dict[str, Any]) -> str:
+    return (
+        f"peak memory at {customers} customers: the sync process {measured['peak_rss_mb']:.0f} "
+        f"MB RSS ({measured['peak_rss_growth_mb']:.1f} MB above its peak before the sync "
+        f"began); the process preparing batches {measured['preparer_peak_rss_mb']:.0f} MB RSS "
+        f"(pages shared with the sync process count in both); both together "
+        f"{measured['combined_peak_pss_mb']:.0f} MB (summed PSS)"
+    )
+
+
+def positive(value: str) -> int:
+    """An argparse type: a whole number above zero."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number above zero")
+    return number
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=None, help="LUMO_SYNC_BATCH_SIZE")
+    from config import SETTINGS
+
+    default_batch = int(next(s.default for s in SETTINGS if s.name == "LUMO_SYNC_BATCH_SIZE"))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--customers",
+        type=positive,
+        default=100_000,
+        help="customers in the big store (default: %(default)s; 10k is always measured too)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=positive,
+        default=default_batch,
+        help="LUMO_SYNC_BATCH_SIZE for the sync (default: the setting's default, %(default)s)",
+    )
     parser.add_argument(
         "--keep-files",
         type=Path,
@@ -364,11 +406,7 @@ def main() -> None:
         help="keep each size's exported JSONL under this folder and reuse it on the next run",
     )
     args = parser.parse_args()
-    from config import SETTINGS
-
-    batch = args.batch or int(
-        next(s.default for s in SETTINGS if s.name == "LUMO_SYNC_BATCH_SIZE")
-    )
+    batch = args.batch
 
     small_n = min(10_000, args.customers)
     small, small_copied, small_copy_seconds = measure(small_n, batch, args.keep_files)
@@ -388,15 +426,8 @@ def main() -> None:
     print(
         f"COPY of the same rows: {copied} rows in {copy_seconds:.2f} s = {copy_rate:,.0f} rows/s"
     )
-    print(
-        f"peak RSS: {small['peak_rss_mb']:.0f} MB at {small_n} "
-        f"(growth {small['peak_rss_growth_mb']:.1f} MB), {result['peak_rss_mb']:.0f} MB at "
-        f"{args.customers} (growth {result['peak_rss_growth_mb']:.1f} MB); the process "
-        f"preparing batches: {small['preparer_peak_rss_mb']:.0f} MB at {small_n}, "
-        f"{result['preparer_peak_rss_mb']:.0f} MB at {args.customers}; both together (summed "
-        f"PSS): {small['combined_peak_pss_mb']:.0f} MB at {small_n}, "
-        f"{result['combined_peak_pss_mb']:.0f} MB at {args.customers}"
-    )
+    for customers, measured in {small_n: small, args.customers: result}.items():
+        print(memory_line(customers, measured))
     print(
         json.dumps(
             {

@@ -30,7 +30,10 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+#: The PostgreSQL server the bench creates (and drops) its own database on.
+ADMIN_URL = os.environ.get(
+    "LUMO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = "redis://127.0.0.1:6379/12"
 SECRET = "bench-secret"
 SHOP = "intake.myshopify.com"

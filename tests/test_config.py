@@ -47,6 +47,12 @@ def test_an_invalid_value_is_refused_with_its_name(name: str, value: str, tmp_pa
         load_settings({name: value, "LUMO_INSTANCE_PATH": str(tmp_path)})
 
 
+@pytest.mark.parametrize("value", ["abc", "1.5", "0", ""])
+def test_a_count_that_is_not_a_whole_number_above_zero_says_so(value: str, tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="LUMO_SYNC_BATCH_SIZE.*whole number above zero"):
+        load_settings({"LUMO_SYNC_BATCH_SIZE": value, "LUMO_INSTANCE_PATH": str(tmp_path)})
+
+
 def test_postgres_urls_use_the_psycopg_driver(tmp_path: Path) -> None:
     settings = load_settings(
         {"DATABASE_URL": "postgres://u@h/db", "LUMO_INSTANCE_PATH": str(tmp_path)}

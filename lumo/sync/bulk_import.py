@@ -95,6 +95,11 @@ def group_records(
     without an id, or one whose id is already open, is passed on as it is (an earlier copy of
     the same id first), so no record is ever dropped.
     """
+    if batch_size < 1 or (max_bytes is not None and max_bytes < 1):
+        raise ValueError(
+            f"A batch must hold at least one record (batch size {batch_size}, byte bound "
+            f"{max_bytes})."
+        )
     opened: deque[int] = deque()  # ids of the open parents, oldest first
     open_parents: dict[int, dict[str, Any]] = {}
     waiting: dict[int, list[dict[str, Any]]] = {}

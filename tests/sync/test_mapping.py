@@ -198,6 +198,14 @@ def test_a_batch_also_ends_once_its_lines_reach_the_byte_bound(
     assert shapes(max_bytes=250) == [[2], [0, 0, 0], [0]]
 
 
+@pytest.mark.parametrize("bound", [{"batch_size": 0}, {"batch_size": -1}, {"max_bytes": 0}])
+def test_a_batch_bound_below_one_is_refused_not_losing_records(bound: dict[str, int]) -> None:
+    records = [BulkRecord("gid://shopify/Customer/1", 1, None, None, {"id": 1}, size=10)]
+    arguments = {"batch_size": 10, **bound}
+    with pytest.raises(ValueError, match="at least one record"):
+        list(group_records(iter(records), **arguments))
+
+
 def test_big_records_come_in_smaller_batches_on_the_ordinary_path(
     sync_app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
