@@ -421,7 +421,8 @@ class _SeenIds:
     __slots__ = ("_bases", "_starts", "_offsets", "_set", "_last", "_window_floor", "_all")
 
     BLOCK = 1 << 16
-    WINDOW = 1 << 20
+    #: Parents remembered: 1 MB, and children come right after their parent.
+    WINDOW = 1 << 18
     SET_LIMIT = 1 << 16
     MAX_OFFSET = 0xFFFFFFFF
     #: Below any 64-bit id, so the first id always ascends.
