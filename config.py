@@ -94,7 +94,8 @@ def _api_version(value: str) -> str:
     return version
 
 
-def _positive_int(value: str) -> int:
+def positive_int(value: str) -> int:
+    """A count setting: a whole number above zero (anything else is refused, never 0)."""
     try:
         number = int(value)
     except ValueError:
@@ -187,7 +188,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OPENAI_API_KEY", "", "enables the LLM planner of the Marketing Agent"),
     Setting("OPENAI_BASE_URL", "", "an OpenAI-compatible server; empty means OpenAI's own"),
     Setting("LUMO_AGENT_MODEL", "gpt-4o-mini", "model name the LLM planner asks for"),
-    Setting("LUMO_AGENT_TIMEOUT", "20", "seconds before a model call gives up", _positive_int),
+    Setting("LUMO_AGENT_TIMEOUT", "20", "seconds before a model call gives up", positive_int),
     Setting(
         "LUMO_JOBS_MODE",
         "auto",
@@ -200,7 +201,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LUMO_MAX_REQUEST_BYTES",
         str(16 * 1024 * 1024),
         "largest request body Lumo reads (webhooks, forms); bigger ones get HTTP 413",
-        _positive_int,
+        positive_int,
     ),
     Setting(
         "LUMO_SYNC_BATCH_SIZE",
@@ -208,7 +209,7 @@ SETTINGS: tuple[Setting, ...] = (
         "records per database batch; an upserted batch also ends at this many times 256 bytes "
         "of JSON (512 KB at 2000), so big records such as products come in smaller batches; "
         "the PostgreSQL COPY lane writes twice as many per batch",
-        _positive_int,
+        positive_int,
     ),
     Setting(
         "LUMO_SYNC_COPY_LANE",

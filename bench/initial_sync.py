@@ -370,14 +370,13 @@ def memory_line(customers: int, measured: dict[str, Any]) -> str:
 
 
 def positive(value: str) -> int:
-    """An argparse type: a whole number above zero."""
+    """An argparse type: a whole number above zero, read as Lumo's count settings are."""
+    from config import positive_int
+
     try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number above zero")
-    return number
+        return positive_int(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r}: {error}") from None
 
 
 def main() -> None:

@@ -368,14 +368,13 @@ def _write_alongside(
             lane_batch.diverted = []
         return lane_batch
 
-    forked = lane is not None and bool(app.config.get("LUMO_SYNC_LANE_PROCESS", True))
-    source: InlineBatches | ForkedBatches
+    forked = (
+        lane is not None
+        and bool(app.config.get("LUMO_SYNC_LANE_PROCESS", True))
+        and ForkedBatches.available()
+    )
     work = Preparation(grouped, prepare, remap)
-    if forked and ForkedBatches.available():
-        source = ForkedBatches(work)
-    else:
-        forked = False
-        source = InlineBatches(work)
+    source = ForkedBatches(work) if forked else InlineBatches(work)
 
     def write_batch(batch: Prepared) -> WriteResult:
         # A batch lost to a crash is written again by the re-run, so waiting for each

@@ -466,26 +466,10 @@ def copy_into(
     whose columns are typed like `target`'s.
 
     Values go through the columns' own bind processing (JSON serialisation, UTC conversion),
-    exactly as an INSERT's parameters would.
+    exactly as an INSERT's parameters would (see `CopyText`).
     """
-    connection = session.connection()
-    processors = [
-        (i, fn)
-        for i, n in enumerate(names)
-        if (fn := _processor(target.c[n], connection.dialect)) is not None
-    ]
-    quoted = ", ".join(f'"{n}"' for n in names)
-    raw = connection.connection.driver_connection
-    statement = f'COPY "{into or target.name}" ({quoted}) FROM STDIN'
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        write = copy.write_row
-        for values in tuples:
-            if processors:
-                if type(values) is not list:
-                    values = list(values)  # lists are the caller's own, changed in place
-                for i, fn in processors:
-                    values[i] = fn(values[i])
-            write(values)
+    text = CopyText(target, names, session.connection().dialect).format(tuples)
+    copy_text(session, into or target.name, names, text)
 
 
 def copy_text(session: Any, into: str, names: Sequence[str], data: bytes) -> None:
@@ -517,9 +501,10 @@ class CopyText:
         ]
         self.transformer = Transformer(_UTC_INSTANTS)
 
-    def format(self, rows: Sequence[list[Any]]) -> bytes:
+    def format(self, rows: Iterable[Sequence[Any]]) -> bytes:
         """The text of `rows`. A text with a NUL character, which PostgreSQL cannot store,
         is stored without it, as the upserts store it."""
+        rows = rows if isinstance(rows, list) else list(rows)  # read again after a NUL
         try:
             return self._format(rows)
         except psycopg.DataError:
@@ -527,7 +512,7 @@ class CopyText:
                 [[v.replace("\x00", "") if v.__class__ is str else v for v in r] for r in rows]
             )
 
-    def _format(self, rows: Sequence[list[Any]]) -> bytes:
+    def _format(self, rows: Iterable[Sequence[Any]]) -> bytes:
         out = bytearray()
         processors, transformer = self.processors, self.transformer
         for values in rows:

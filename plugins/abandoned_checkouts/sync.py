@@ -8,7 +8,7 @@ has no checkout token field, so it is read from the recovery URL (`/checkouts/{t
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lumo import hookimpl
@@ -85,11 +85,19 @@ def _token_from_url(url: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def _count(items: Iterable[Mapping[str, Any]]) -> int:
+    return sum(int(i.get("quantity") or 0) for i in items)
+
+
+def _titles(items: Iterable[Mapping[str, Any]]) -> list[str]:
+    return [str(i["title"]) for i in items if i.get("title")]
+
+
 def _items(raw: dict[str, Any], items: Sequence[Mapping[str, Any]] | None) -> None:
     if items is None:
         return
-    raw["item_count"] = sum(int(i.get("quantity") or 0) for i in items)
-    raw["product_titles"] = [str(i["title"]) for i in items if i.get("title")]
+    raw["item_count"] = _count(items)
+    raw["product_titles"] = _titles(items)
 
 
 def _from_graphql(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -167,12 +175,12 @@ def lumo_map_record(
 
 def _item_count(record: Mapping[str, Any]) -> int | None:
     items = children(record, "lineItems", "AbandonedCheckoutLineItem")
-    return None if items is None else sum(int(i.get("quantity") or 0) for i in items)
+    return None if items is None else _count(items)
 
 
 def _product_titles(record: Mapping[str, Any]) -> list[str] | None:
     items = children(record, "lineItems", "AbandonedCheckoutLineItem")
-    return None if items is None else [str(i["title"]) for i in items if i.get("title")]
+    return None if items is None else _titles(items)
 
 
 #: What a bulk checkout line gives each column (see `_from_graphql`, which this must match).
