@@ -468,7 +468,8 @@ def copy_into(
     Values go through the columns' own bind processing (JSON serialisation, UTC conversion),
     exactly as an INSERT's parameters would (see `CopyText`).
     """
-    text = CopyText(target, names, session.connection().dialect).format(tuples)
+    dialect = session.connection().dialect
+    text = CopyText(target, names, dialect, text_instants=False).format(tuples)
     copy_text(session, into or target.name, names, text)
 
 
@@ -489,17 +490,21 @@ class CopyText:
     in another process than the one that sends it.
     """
 
-    def __init__(self, target: Table, names: Sequence[str], dialect: Any) -> None:
-        # Instants are converted by the transformer's own datetime dumper instead: values
-        # of those columns are mostly Shopify's UTC text, and a call per value would cost
-        # more than the formatting.
+    def __init__(
+        self, target: Table, names: Sequence[str], dialect: Any, *, text_instants: bool = True
+    ) -> None:
+        """With `text_instants` (the COPY lane's rows), instant columns skip their bind
+        processing: their values are mostly Shopify's UTC text, taken as it is, and a call
+        per value would cost more than the formatting; datetimes are written as naive UTC by
+        the formatter instead. Without it, every value goes through its column's processing,
+        exactly as an INSERT's parameters would."""
         self.processors = [
             (i, fn)
             for i, n in enumerate(names)
-            if not isinstance(target.c[n].type, UTCDateTime)
+            if not (text_instants and isinstance(target.c[n].type, UTCDateTime))
             and (fn := _processor(target.c[n], dialect))
         ]
-        self.transformer = Transformer(_UTC_INSTANTS)
+        self.transformer = Transformer(_UTC_INSTANTS if text_instants else _PLAIN)
 
     def format(self, rows: Iterable[Sequence[Any]]) -> bytes:
         """The text of `rows`. A text with a NUL character, which PostgreSQL cannot store,
@@ -542,6 +547,7 @@ class _CopyContext:
     connection: None = None
 
 
+_PLAIN = _CopyContext(postgres.adapters)
 _UTC_INSTANTS = _CopyContext(AdaptersMap(postgres.adapters))
 _UTC_INSTANTS.adapters.register_dumper(datetime, _UTCTimestampText)
 

@@ -238,6 +238,22 @@ def test_staged_upsert_stores_instants_of_any_zone_as_utc(workspace_id: int, sta
     assert stored[2].last_order_at == NEW
 
 
+@pytest.mark.parametrize("path", ["plain", "staged"])
+def test_both_upsert_paths_treat_odd_datetimes_alike(
+    workspace_id: int, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(upsert, "COPY_THRESHOLD", 1 if path == "staged" else 10_000)
+    naive = datetime(2026, 3, 1, 9, 30)
+
+    write_rows([customer(workspace_id, 1, NEW, first_name=naive)])
+    db.session.commit()
+    stored = db.session.scalars(select(Customer)).one()
+    assert stored.first_name == "2026-03-01 09:30:00"  # a text column keeps what it is given
+
+    with pytest.raises(Exception, match="no attribute 'tzinfo'"):  # an instant, not a date
+        write_rows([customer(workspace_id, 2, NEW, last_order_at=naive.date())])
+
+
 def test_rows_listing_the_same_columns_in_another_order_are_one_group(
     workspace_id: int, staged: None
 ) -> None:
